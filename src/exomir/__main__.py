@@ -1,0 +1,3 @@
+from exomir.cli import main
+
+main()

@@ -1,0 +1,295 @@
+"""Typed domain objects (pydantic v2) shared by every capability package.
+
+Quantities that cross an API carry their unit in the field name (``modal_size_nm``,
+``particles_per_ug_protein``) or as a :class:`Dose` with an explicit unit string checked by pint.
+``None`` always means *not reported*; nothing is guessed.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from exomir.core.enums import (
+    CargoKind,
+    CargoMode,
+    Confidence,
+    EvidenceLevel,
+    Indication,
+    Route,
+    Species,
+)
+from exomir.core.units import parse_quantity
+
+NonNeg = Annotated[float, Field(ge=0)]
+Pos = Annotated[float, Field(gt=0)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=False, validate_assignment=True,
+                              use_enum_values=False)
+
+
+class Source(_Model):
+    """Where a fact comes from. At least one of doi, pmid, url or registry_id."""
+
+    doi: str | None = None
+    pmid: str | None = None
+    url: str | None = None
+    citation: str | None = None
+
+    @property
+    def link(self) -> str | None:
+        if self.doi:
+            return f"https://doi.org/{self.doi}"
+        if self.pmid:
+            return f"https://pubmed.ncbi.nlm.nih.gov/{self.pmid}/"
+        return self.url
+
+
+class Characterization(_Model):
+    """Physical characterisation of an exosome preparation."""
+
+    particle_concentration_per_ml: NonNeg | None = None
+    modal_size_nm: Pos | None = None
+    mean_size_nm: Pos | None = None
+    particles_per_ug_protein: Pos | None = None
+    markers_positive: list[str] = Field(default_factory=list)
+    markers_negative: list[str] = Field(default_factory=list)
+
+
+class ExosomeProduct(_Model):
+    """An exosome / small-EV product: where it comes from, how it was isolated, what it is."""
+
+    source_cell: str | None = None
+    isolation_method: str | None = None
+    characterization: Characterization = Field(default_factory=Characterization)
+
+
+class Cargo(_Model):
+    """One cargo item carried by the vesicles.
+
+    For miRNAs: ``name`` (miRBase style), ``mirbase_accession`` and ``mature_sequence``.
+    For sponges (circRNA/lncRNA) ``sponged_mirna`` names the miRNA it binds.
+    ``copies_per_vesicle`` is the mean number of molecules per particle (native loading is of
+    the order of 0.01, Chevillet 2014 doi:10.1073/pnas.1408301111).
+    """
+
+    kind: CargoKind
+    name: str
+    mode: CargoMode | None = None
+    mirbase_accession: str | None = None
+    mature_sequence: str | None = None
+    sponged_mirna: str | None = None
+    copies_per_vesicle: NonNeg | None = None
+
+    @field_validator("mature_sequence")
+    @classmethod
+    def _rna(cls, v: str | None) -> str | None:
+        if v is None:
+            return v
+        s = v.strip().upper().replace("T", "U")
+        if not s or set(s) - set("ACGUN"):
+            raise ValueError(f"mature_sequence must be RNA letters A,C,G,U (got {v!r})")
+        return s
+
+    @model_validator(mode="after")
+    def _sponge_names_target(self) -> Cargo:
+        if self.kind == CargoKind.SPONGE and not self.sponged_mirna:
+            raise ValueError("a sponge cargo must name the miRNA it binds (sponged_mirna)")
+        return self
+
+
+class Delivery(_Model):
+    """Route of administration or delivery vehicle, with the curated free text kept."""
+
+    route: Route | None = None
+    description: str | None = None
+    targeting_ligand: str | None = None
+
+
+class Dose(_Model):
+    """A dose amount with a pint-checked unit, e.g. ``Dose(value=1e10, unit="particles")``."""
+
+    value: NonNeg
+    unit: str
+
+    @field_validator("unit")
+    @classmethod
+    def _unit_ok(cls, v: str) -> str:
+        parse_quantity(1.0, v, field="dose.unit")
+        return v
+
+    def quantity(self):  # type: ignore[no-untyped-def]
+        """The dose as a pint Quantity."""
+        return parse_quantity(self.value, self.unit, field="dose")
+
+
+class Regimen(_Model):
+    """Dose and schedule: ``times_days`` are the administration times (days from start)."""
+
+    dose: Dose | None = None
+    dose_text: str | None = None
+    schedule_text: str | None = None
+    times_days: list[NonNeg] = Field(default_factory=lambda: [0.0])
+
+    @field_validator("times_days")
+    @classmethod
+    def _sorted(cls, v: list[float]) -> list[float]:
+        if not v:
+            raise ValueError("times_days needs at least one administration time")
+        return sorted(v)
+
+
+class Subject(_Model):
+    """Who is treated: species and disease model (free text kept as curated)."""
+
+    species: Species | None = None
+    species_text: str | None = None
+    disease_model: str | None = None
+    body_weight_kg: Pos | None = None
+
+
+class ArmOutcome(_Model):
+    """One outcome measured in one arm at one time point.
+
+    Exactly the numbers the paper reports: mean with SD or SE, or median with IQR/range.
+    """
+
+    measure: str
+    timepoint_days: NonNeg | None = None
+    unit: str | None = None
+    n: Annotated[int, Field(ge=1)] | None = None
+    mean: float | None = None
+    sd: NonNeg | None = None
+    se: NonNeg | None = None
+    median: float | None = None
+    q1: float | None = None
+    q3: float | None = None
+    min: float | None = None
+    max: float | None = None
+    higher_is_better: bool | None = None
+
+
+class Arm(_Model):
+    """A study arm: label, role (treatment/control) and its outcomes."""
+
+    label: str
+    role: Literal["treatment", "control", "other"] = "other"
+    description: str | None = None
+    outcomes: list[ArmOutcome] = Field(default_factory=list)
+
+
+class Study(_Model):
+    """A curated preclinical or clinical study (one row of the knowledge base)."""
+
+    id: str = Field(pattern=r"^[A-Za-z0-9_.:-]+$")
+    indication: Indication
+    first_author: str | None = None
+    year: Annotated[int, Field(ge=1900, le=2100)] | None = None
+    journal: str | None = None
+    title: str | None = None
+    source: Source = Field(default_factory=Source)
+    product: ExosomeProduct = Field(default_factory=ExosomeProduct)
+    cargo: list[Cargo] = Field(default_factory=list)
+    cargo_text: str | None = None
+    target_genes: list[str] = Field(default_factory=list)
+    pathways: list[str] = Field(default_factory=list)
+    pathway_text: str | None = None
+    subject: Subject = Field(default_factory=Subject)
+    delivery: Delivery = Field(default_factory=Delivery)
+    regimen: Regimen = Field(default_factory=Regimen)
+    outcome_measure: str | None = None
+    outcome_summary: str | None = None
+    arms: list[Arm] = Field(default_factory=list)
+    confidence: Confidence | None = None
+    risk_of_bias: dict[str, Literal["low", "high", "unclear"]] = Field(default_factory=dict)
+
+    @property
+    def citation(self) -> str:
+        parts = [p for p in (self.first_author, str(self.year) if self.year else None,
+                             self.journal) if p]
+        return " ".join(parts) if parts else self.id
+
+
+class MatureMirna(_Model):
+    """A mature miRNA from miRBase: name, accession (MIMAT...), sequence (RNA)."""
+
+    name: str
+    accession: str | None = None
+    sequence: str
+
+    @field_validator("sequence")
+    @classmethod
+    def _rna(cls, v: str) -> str:
+        s = v.strip().upper().replace("T", "U")
+        if not s or set(s) - set("ACGUN"):
+            raise ValueError(f"sequence must be RNA letters (got {v!r})")
+        return s
+
+    @property
+    def seed(self) -> str:
+        """Nucleotides 2-8 (the seed region used for site scanning)."""
+        return self.sequence[1:8]
+
+
+class MirnaTargetInteraction(_Model):
+    """A miRNA represses a target gene, with evidence level and source."""
+
+    mirna: str
+    gene: str
+    evidence: EvidenceLevel
+    method: str | None = None
+    source: Source = Field(default_factory=Source)
+    study_id: str | None = None
+
+
+class GeneSet(_Model):
+    """A named set of gene symbols (pathway, hallmark, indication profile)."""
+
+    name: str
+    description: str | None = None
+    genes: list[str]
+    source: str | None = None
+
+
+class ClinicalTrial(_Model):
+    """A registered clinical trial of an EV product."""
+
+    registry_id: str
+    indication: Indication
+    title: str
+    sponsor: str | None = None
+    phase: str | None = None
+    status: str | None = None
+    enrollment: Annotated[int, Field(ge=0)] | None = None
+    start: str | None = None
+    notes: str | None = None
+    source_url: str | None = None
+
+
+class TherapySpec(_Model):
+    """A candidate therapy: product and cargo, delivery, regimen, subject, indication.
+
+    Validated here so that every capability (simulator, design, quality) reads the same object.
+    """
+
+    name: str = "therapy"
+    indication: Indication
+    product: ExosomeProduct = Field(default_factory=ExosomeProduct)
+    cargo: list[Cargo] = Field(default_factory=list)
+    delivery: Delivery
+    regimen: Regimen
+    subject: Subject
+    days: Pos = 28.0
+
+    @model_validator(mode="after")
+    def _schedule_inside_window(self) -> TherapySpec:
+        late = [t for t in self.regimen.times_days if t > self.days]
+        if late:
+            raise ValueError(
+                f"regimen.times_days {late} fall outside the simulation window of "
+                f"{self.days} days; extend 'days' or drop those doses"
+            )
+        return self

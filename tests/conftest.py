@@ -1,0 +1,48 @@
+"""Shared fixtures: an isolated knowledge base per test and the reference data folder."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("EXOMIR_SHARED_DATA", REPO.parent / "shared" / "data"))
+REQUIRE_REFERENCES = os.environ.get("EXOMIR_REQUIRE_REFERENCES") == "1"
+
+
+def require_reference(available: bool, what: str) -> None:
+    """Skip (locally) or fail (in CI, EXOMIR_REQUIRE_REFERENCES=1) when a reference is absent."""
+    if available:
+        return
+    if REQUIRE_REFERENCES:
+        pytest.fail(f"reference required in CI but missing: {what}")
+    pytest.skip(f"reference not available here: {what}")
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """``../shared/data``: the project's reference files (never copied into the repo)."""
+    require_reference(SHARED.is_dir(), f"shared data folder {SHARED}")
+    return SHARED
+
+
+@pytest.fixture
+def rscript() -> str:
+    """Path to Rscript with metafor installed."""
+    path = shutil.which("Rscript")
+    require_reference(path is not None, "Rscript (apt-get install r-cran-metafor r-cran-metadat)")
+    assert path is not None
+    return path
+
+
+@pytest.fixture(autouse=True)
+def _isolated_kb(tmp_path_factory: pytest.TempPathFactory,
+                 monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Every test gets its own knowledge-base file, never the user's."""
+    db = tmp_path_factory.mktemp("kb") / "exomir.sqlite"
+    monkeypatch.setenv("EXOMIR_DB", str(db))
+    yield
