@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
+from typing import IO, cast
 
 from exomir.core.errors import InputError
 
@@ -75,7 +75,7 @@ def open_binary(path: str | Path) -> Iterator[IO[bytes]]:
         raw.seek(0)
         if magic.startswith(GZIP_MAGIC):
             with gzip.GzipFile(fileobj=raw, mode="rb") as gz:
-                yield gz
+                yield cast(IO[bytes], gz)
         elif magic == ZIP_MAGIC:
             try:
                 zf = zipfile.ZipFile(raw)
