@@ -59,6 +59,7 @@ def read_fasta(
             )
         return FastaRecord(head[0], head[1], "".join(chunks), head[2])
 
+    n = 0
     for n, line in read_lines(p):
         if line.startswith(">"):
             if head is not None:
@@ -96,7 +97,7 @@ def read_fasta(
             )
         chunks.append(s.replace(" ", "").replace("\t", ""))
     if head is None:
-        raise InputError("no FASTA records found", source=p,
+        raise InputError("no FASTA records found", source=p, line=n,
                          accepted="a FASTA file with '>ID' headers")
     yield finish()
 

@@ -34,6 +34,7 @@ def read_gmt(
     label = source or p.name
     seen: dict[str, int] = {}
     any_rows = False
+    n = 0
     for n, line in read_lines(p):
         if not line.strip() or line.startswith("#"):
             continue
@@ -67,4 +68,4 @@ def read_gmt(
         yield GeneSet(name=name, description=cells[1].strip() or None, genes=list(genes),
                       source=label)
     if not any_rows:
-        raise InputError("no gene sets found", source=p, accepted="a GMT file")
+        raise InputError("no gene sets found", source=p, line=n, accepted="a GMT file")

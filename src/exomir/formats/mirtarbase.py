@@ -108,7 +108,7 @@ def _entrez(text: str, *, p: Path, n: int) -> int | None:
         return None
     try:
         return int(float(t)) if t.endswith(".0") else int(t)
-    except ValueError:
+    except (ValueError, OverflowError):
         raise InputError("Entrez gene ID is not an integer", source=p, line=n,
                          field="Gene ID", value=text, accepted="an integer or NA") from None
 

@@ -75,6 +75,7 @@ def _columns(
     """Yield ``(line, {field: text})`` for each data row, checking the column count."""
     fields: list[str] | None = None
     width = 0
+    n = 0
     for n, line in read_lines(path):
         if not line.strip() or line.startswith("#"):
             continue
@@ -106,7 +107,7 @@ def _columns(
                              value=line[:60], accepted=f"{width} tab-separated columns")
         yield n, dict(zip(fields, cells, strict=True))
     if fields is None:
-        raise InputError("no data rows", source=path, accepted="a tab-separated table")
+        raise InputError("no data rows", source=path, line=n, accepted="a tab-separated table")
 
 
 def read_mir_family_info(
