@@ -27,7 +27,7 @@ runner = CliRunner()
 
 
 class _Quiet(SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+    def log_message(self, format: str, *args: object) -> None:
         pass
 
 
@@ -122,7 +122,6 @@ def test_unknown_name_exit_2(env: tuple[str, Path, Path]) -> None:
 
 
 def test_list_shows_installed(env: tuple[str, Path, Path]) -> None:
-    _, _, ref = env
     rows = json.loads(runner.invoke(app, ["data", "list", "--format", "json"]).stdout)
     assert not any(r["installed"] for r in rows)
     assert runner.invoke(app, ["data", "fetch", "mirbase-mature"]).exit_code == 0

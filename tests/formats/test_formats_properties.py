@@ -67,8 +67,8 @@ def _check(reader: Callable[[Path], Iterator[object]], path: Path) -> None:
             assert f"{path}:{exc.line}" in str(exc)
 
 
-FORMAT_CHARS = st.sampled_from(list(">ACGUTNacgtx-\t\n ;,.|0123456789") +
-                               ["hsa-", "miR", "MIMAT", "\r\n", "\u2011", "\xe9", "\t\t",
+FORMAT_CHARS = st.sampled_from([*">ACGUTNacgtx-\t\n ;,.|0123456789",
+                                "hsa-", "miR", "MIMAT", "\r\n", "\u2011", "\xe9", "\t\t",
                                 "miR family\tSeed+m8\tSpecies ID\n",
                                 "miRNA\tGene\tGene ID\tEnsembl.ID\n",
                                 "Support Type\tmiRTarBase ID\n"])
