@@ -183,3 +183,33 @@ def test_random_and_truncated_input_never_escapes_or_writes(tmp_path: Path, data
     if kb.table_counts() != before:
         # only a complete, valid file may write, and it re-writes the same studies
         assert kb.table_counts()["studies"] == before["studies"]
+
+
+def test_import_real_reference_files(shared_data: Path, tmp_path: Path) -> None:
+    db = tmp_path / "ref.sqlite"
+    files = [shared_data / "mirbase" / "mature.fa",
+             shared_data / "mirtarbase" / "mirtarbase_v10_strong_pairs.tsv",
+             shared_data / "genesets" / "msigdb_hallmark_v7.0.symbols.gmt"]
+    res = runner.invoke(app, ["--db", str(db), "kb", "import", *map(str, files)])
+    assert res.exit_code == 0, res.output
+    kb = open_kb(db)
+    human = kb.mature_mirnas("human")
+    assert len(human) == 2656
+    assert {m.name: m.sequence for m in human}["hsa-miR-146a-5p"] == "UGAGAACUGAAUUCCAUGGGUU"
+    assert any(i.gene == "TRAF6" for i in kb.interactions(mirna="hsa-miR-146a-5p"))
+    assert len(kb.gene_sets()) == 50
+    counts = kb.table_counts()
+    res = runner.invoke(app, ["--db", str(db), "kb", "import", *map(str, files)])
+    assert kb.table_counts() == counts  # idempotent
+
+
+def test_bad_reference_file_writes_nothing(tmp_path: Path) -> None:
+    kb = open_kb()
+    before = kb.table_counts()
+    good = tmp_path / "ok.gmt"
+    good.write_text("SET_A\tdesc\tPTEN\tAKT1\n")
+    bad = tmp_path / "bad.fa"
+    bad.write_text(">hsa-miR-x MIMAT1\nACGU\n>hsa-miR-y MIMAT2\nAC#GU\n")
+    res = runner.invoke(app, ["kb", "import", str(good), str(bad)])
+    assert res.exit_code == 2
+    assert kb.table_counts() == before

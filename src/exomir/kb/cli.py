@@ -9,7 +9,7 @@ import sys
 from collections.abc import Callable, Sequence
 from enum import Enum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from pydantic import BaseModel
@@ -175,10 +175,14 @@ def import_(files: Annotated[list[Path], typer.Argument(help="JSON/CSV records, 
                                                      "is ambiguous: mirbase, mirtarbase, gmt")]
             = None) -> None:
     """Import records; all files in one transaction: on any error nothing is written."""
-    records: dict[str, list[object]] = {}
-    for f in files:
-        for k, items in read_any(f, kind).items():
-            records.setdefault(k, []).extend(items)
+    records: dict[str, Any] = {}
+    with console.status("reading files..."):
+        for f in files:
+            for k, items in read_any(f, kind).items():
+                if isinstance(items, dict):
+                    records.setdefault(k, {}).update(items)
+                else:
+                    records.setdefault(k, []).extend(items)
     counts = _kb().import_records(records)
     console.print("imported " + ", ".join(f"{v} {k}" for k, v in counts.items()))
 

@@ -138,7 +138,11 @@ class KnowledgeBase:
             return self._write_gene_sets(conn, items, collection)
 
     def import_records(self, records: dict[str, Any]) -> dict[str, int]:
-        """Write several kinds in ONE transaction (all or nothing)."""
+        """Write several kinds in ONE transaction (all or nothing).
+
+        Keys: ``studies``, ``mirnas``, ``interactions``, ``trials`` (lists of core models) and
+        ``gene_sets_by_collection`` (collection name -> list of GeneSet).
+        """
         counts: dict[str, int] = {}
         with self.engine.begin() as conn:
             if records.get("studies"):
