@@ -178,12 +178,13 @@ def score_sites(table: SiteTable, utrs: Sequence[tuple[str, str]],
     if have:
         off = scan(have, list(utr_seq.items()), site_types=["offset-6mer"],
                    mask_5p=mask_5p).to_frame()
-        off_counts = off.groupby(["mirna", "target"]).size().to_dict()
+        off_counts = _pair_counts(off)
         if orfs:
             o8 = scan(have, orfs, site_types=["8mer"], mask_5p=0).to_frame()
-            orf8 = o8.groupby(["mirna", "target"]).size().to_dict()
+            orf8 = _pair_counts(o8)
     rows = []
-    for r in frame.itertuples(index=False):
+    records: Any = frame.itertuples(index=False)
+    for r in records:
         st = str(r.site_type)
         if st not in CAP:
             rows.append({c: np.nan for c in [*FEATURE_COLUMNS, "context_score"]})
@@ -222,6 +223,11 @@ def score_sites(table: SiteTable, utrs: Sequence[tuple[str, str]],
         rows.append(c)
     out = pd.concat([frame.reset_index(drop=True), pd.DataFrame(rows)], axis=1)
     return out
+
+
+def _pair_counts(frame: pd.DataFrame) -> dict[tuple[str, str], int]:
+    counts: Any = frame.groupby(["mirna", "target"]).size()
+    return {(str(k[0]), str(k[1])): int(v) for k, v in counts.items()}
 
 
 def combine_pairs(scored: pd.DataFrame) -> pd.DataFrame:

@@ -84,6 +84,7 @@ def read_mirtarbase(path: str | Path, prefix: str = "hsa") -> list[MirnaTargetIn
         mir, gene, support = mir.strip(), gene.strip(), str(support).strip()
         if not mir or not gene or not mir.lower().startswith(prefix + "-"):
             continue
+        mir = prefix + mir[len(prefix):]  # 'Hsa-miR-21-5p' -> 'hsa-miR-21-5p'
         if support.startswith("Non-Functional"):
             continue
         level = "weak" if "Weak" in support else "strong"
@@ -116,7 +117,8 @@ def merge(validated: Iterable[MirnaTargetInteraction],
         if src and src not in r["sources"]:
             r["sources"].append(src)
     if predicted is not None and len(predicted):
-        for p in predicted.itertuples(index=False):
+        preds: Any = predicted.itertuples(index=False)
+        for p in preds:
             key = (str(p.mirna), str(p.target).upper())
             r = rows.setdefault(key, {"mirna": key[0], "gene": key[1], "evidence": "predicted",
                                       "sources": [], "context_score": float("nan"),

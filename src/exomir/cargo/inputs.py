@@ -83,7 +83,7 @@ def read_mirnas(path: str | Path, species: int | None = None) -> list[tuple[str,
         prefix = _TAXON_PREFIX.get(species) if species is not None else None
         if species is not None and prefix is None:
             raise InputError("no miRBase prefix known for this taxon", field="species",
-                             value=species, accepted=sorted(_TAXON_PREFIX))
+                             value=species, accepted=[str(t) for t in sorted(_TAXON_PREFIX)])
         for header, seq, _ in recs:
             name = header.split()[0]
             if prefix is not None and not name.lower().startswith(prefix + "-"):

@@ -101,7 +101,8 @@ class _Model:
                 self.weights[g["gene"].upper()] = (role, float(g["weight"]), g.get("why", ""))
         self.off_w = off_target_weight
         self.r: dict[str, dict[str, tuple[float, str, str]]] = {}
-        for it in interactions.itertuples(index=False):
+        records: Any = interactions.itertuples(index=False)
+        for it in records:
             rr = repression(str(it.evidence), float(it.context_score))
             srcs = "; ".join(it.sources) if isinstance(it.sources, list) else str(it.sources)
             d = self.r.setdefault(str(it.mirna), {})
@@ -116,7 +117,7 @@ class _Model:
                 genes.setdefault(g, []).append((m, rr, ev, src))
         benefit = spare = off = 0.0
         n_off = 0
-        contrib = []
+        contrib: list[dict[str, Any]] = []
         for g, hits in genes.items():
             total = 1.0 - float(np.prod([1.0 - h[1] for h in hits]))
             role, w, why = self.weights.get(g, ("off-target", self.off_w, ""))
