@@ -150,7 +150,7 @@ def test_cli_rank_table_and_bad_indication() -> None:
     r = runner.invoke(app, ["cargo", "rank", "--indication", "neuropathic_pain"])
     assert r.exit_code == 0 and "IRAK1" in r.output
     bad = runner.invoke(app, ["cargo", "rank", "--indication", "asthma"])
-    assert bad.exit_code != 0 and isinstance(bad.exception, InputError)
+    assert bad.exit_code == 2 and "asthma" in bad.output
 
 
 def test_cli_scan_targetscan_sample(shared_data: Path, tmp_path: Path) -> None:
@@ -169,3 +169,14 @@ def test_cli_scan_targetscan_sample(shared_data: Path, tmp_path: Path) -> None:
                              "--site-types", "8mer,offset-6mer", "--no-scores", "--out", str(pq)])
     assert r2.exit_code == 0, r2.output
     assert set(pd.read_parquet(pq).site_type) <= {"8mer", "offset-6mer"}
+
+
+def test_names_unified_to_species_without_merging_paralogs() -> None:
+    from exomir.cargo.evidence import canonical_name
+
+    known = {"hsa-miR-21-5p", "hsa-miR-146a-5p", "hsa-miR-101-3p", "hsa-miR-150-5p"}
+    assert canonical_name("mmu-miR-21a-5p", "hsa", known) == "hsa-miR-21-5p"
+    assert canonical_name("miR-146a-5p", "hsa", known) == "hsa-miR-146a-5p"
+    assert canonical_name("rno-miR-150-5p", "hsa", known) == "hsa-miR-150-5p"
+    assert canonical_name("mmu-miR-101b-3p", "hsa", known) == "mmu-miR-101b-3p"  # paralog b
+    assert canonical_name("miR-146a", "hsa", known) == "miR-146a"  # no arm: ambiguous

@@ -76,32 +76,25 @@ def scan_cmd(
 def _interactions(mirtarbase: Path | None, mirna: Path | None, utr: Path | None,
                   species: int) -> tuple[pd.DataFrame, dict[str, str]]:
     from exomir.cargo.context import combine_pairs, score_sites
-    from exomir.cargo.evidence import (
-        curated_interactions,
-        curated_mature,
-        kb_interactions,
-        merge,
-        read_mirtarbase,
-    )
+    from exomir.cargo.evidence import gather
     from exomir.cargo.inputs import read_mirnas, read_utrs
     from exomir.cargo.sites import scan
+    from exomir.core import Species
 
-    validated = curated_interactions() + kb_interactions()
-    if mirtarbase is not None:
-        validated += read_mirtarbase(mirtarbase)
-    mature = curated_mature()
+    prefix = Species.parse(str(species), field="species").mirbase_prefix
+    extra: dict[str, str] = {}
     predicted = None
     if utr is not None:
         if mirna is None:
             raise InputError("--utr needs --mirna (mature sequences to scan)", field="mirna")
         mirs = read_mirnas(mirna, species)
-        mature.update({n: s for n, s in mirs if len(s) >= 8})
+        extra.update({n: s for n, s in mirs if len(s) >= 8})
         utrs = read_utrs(utr, species)
         with console.status("scanning and scoring predicted sites"):
             predicted = combine_pairs(score_sites(scan(mirs, utrs), utrs, mature=dict(mirs)))
     elif mirna is not None:
-        mature.update({n: s for n, s in read_mirnas(mirna, species) if len(s) >= 8})
-    return merge(validated, predicted), mature
+        extra.update({n: s for n, s in read_mirnas(mirna, species) if len(s) >= 8})
+    return gather(mirtarbase, prefix=prefix, extra_mature=extra, predicted=predicted)
 
 
 @cargo_app.command("rank")

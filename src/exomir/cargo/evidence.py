@@ -7,7 +7,7 @@ For a miRNA-gene pair the strongest level wins; every source is kept.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -18,6 +18,7 @@ import yaml
 
 from exomir.core.enums import EvidenceLevel
 from exomir.core.errors import InputError
+from exomir.core.mirna import MirnaName, parse_mirna_name
 from exomir.core.models import MirnaTargetInteraction, Source
 
 LEVEL_RANK = {"strong": 0, "weak": 1, "predicted": 2}
@@ -96,16 +97,60 @@ def read_mirtarbase(path: str | Path, prefix: str = "hsa") -> list[MirnaTargetIn
     return out
 
 
+def canonical_name(name: str, prefix: str, known: Collection[str]) -> str:
+    """The miRNA's name in species ``prefix`` when that mature miRNA is known.
+
+    Unprefixed study names (``miR-146a-5p``) and orthologs of other species
+    (``mmu-miR-21a-5p``, ``rno-miR-150-5p``) map to the ``prefix`` entry with the same number,
+    paralog letter and arm (trying the letter-less and ``a`` spellings, as mouse ``miR-21a`` is
+    human ``miR-21``); names without a known counterpart are kept as they are.
+    """
+    try:
+        n = parse_mirna_name(name)
+    except InputError:
+        return name
+    if n.prefix == prefix or n.arm is None:
+        return name
+    letters = [n.letter] + ([None] if n.letter == "a" else ["a"] if n.letter is None else [])
+    for letter in letters:
+        cand = str(MirnaName(prefix, n.kind, n.number, letter, n.paralog, n.arm))
+        if cand in known:
+            return cand
+    return name
+
+
+def gather(mirtarbase: Path | None = None, prefix: str = "hsa",
+           extra_mature: dict[str, str] | None = None,
+           predicted: pd.DataFrame | None = None) -> tuple[pd.DataFrame, dict[str, str]]:
+    """Validated interactions (curated, knowledge base, optional miRTarBase) merged with
+    predictions, names unified to species ``prefix``; returns (interactions, mature seqs)."""
+    validated = curated_interactions() + kb_interactions()
+    if mirtarbase is not None:
+        validated += read_mirtarbase(mirtarbase, prefix=prefix)
+    mature = curated_mature()
+    try:
+        from exomir.kb import open_kb
+
+        mature.update({m.name: m.sequence for m in open_kb().mature_mirnas()})
+    except ImportError:  # pragma: no cover - kb is part of the package
+        pass
+    mature.update(extra_mature or {})
+    return merge(validated, predicted, prefix=prefix, known=set(mature)), mature
+
+
 def merge(validated: Iterable[MirnaTargetInteraction],
-          predicted: pd.DataFrame | None = None) -> pd.DataFrame:
+          predicted: pd.DataFrame | None = None, *, prefix: str | None = None,
+          known: Collection[str] = ()) -> pd.DataFrame:
     """One row per (miRNA, gene): strongest evidence, all sources, predicted context++ score.
 
     ``predicted``: output of :func:`exomir.cargo.context.combine_pairs` (mirna, target,
-    n_sites, context_score).
+    n_sites, context_score). With ``prefix``, validated names are unified to that species
+    (:func:`canonical_name`) so one miRNA is not ranked twice under two spellings.
     """
     rows: dict[tuple[str, str], dict[str, Any]] = {}
     for it in validated:
-        key = (it.mirna, it.gene.upper())
+        name = canonical_name(it.mirna, prefix, known) if prefix else it.mirna
+        key = (name, it.gene.upper())
         lvl = str(it.evidence.value if hasattr(it.evidence, "value") else it.evidence)
         src = it.source.citation or it.source.doi or it.source.url or ""
         if it.study_id:
