@@ -327,10 +327,10 @@ def _read_table(rows: list[list[str]], hi: int, layout: str, source: str, diluti
         expected = "'Bin centre (nm)', then concentration columns per capture"
     else:
         cols = []
-        for j, h in enumerate(header):
-            if j > 0 and h in _GENERIC_WEIGHTS:
-                cols = [j]
-                weighting, relative = _GENERIC_WEIGHTS[h]
+        for key, (wt, rel) in _GENERIC_WEIGHTS.items():  # priority: concentration first
+            if key in header[1:]:
+                cols = [header.index(key, 1)]
+                weighting, relative = wt, rel
                 break
         expected = ("'Size / nm' and 'Concentration / cm-3' or 'Number'" if layout == "zetaview"
                     else "'size_nm' and one of " + ", ".join(repr(k) for k in _GENERIC_WEIGHTS))
