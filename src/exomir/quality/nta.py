@@ -11,7 +11,6 @@ expected columns.
 from __future__ import annotations
 
 import csv
-import io
 import math
 import re
 from collections.abc import Sequence
@@ -242,7 +241,12 @@ def _rows(text: str) -> list[list[str]]:
         delim = "\t"
     elif sample.count(";") > sample.count(","):
         delim = ";"
-    return [[c.strip() for c in row] for row in csv.reader(io.StringIO(text), delimiter=delim)]
+    try:
+        return [[c.strip() for c in row]
+                for row in csv.reader(text.splitlines(), delimiter=delim)]
+    except csv.Error as exc:
+        raise InputError(f"not a delimited text table ({exc})", accepted=EXPECTED_LAYOUTS
+                         ) from None
 
 
 _SIZE_HEADERS = {
@@ -294,7 +298,10 @@ def parse_size_text(text: str, *, source: str = "<text>", dilution: float = 1.0,
     if "\x00" in text:
         raise InputError("binary file, not a text size export", source=source, line=1,
                          accepted=EXPECTED_LAYOUTS)
-    rows = _rows(text)
+    try:
+        rows = _rows(text)
+    except InputError as exc:
+        raise exc.located(source, None) from None
     meta: dict[str, str] = {}
     results_at: int | None = None
     for i, row in enumerate(rows):
