@@ -360,8 +360,8 @@ def plan_cmd(
     for label, attr, f in rows:
         t.add_row(label, *(f.format(getattr(sc[k], attr)) for k in ("low", "central", "high")))
     console.print(t)
-    for s in sc["central"].steps:
-        console.print(f"  {s}", highlight=False)
+    for step in sc["central"].steps:
+        console.print(f"  {step}", highlight=False)
     st = Table(title="One-at-a-time sensitivity (others central)")
     for col in ("parameter", "low", "high", "surface fold", "days fold"):
         st.add_column(col)
