@@ -141,3 +141,26 @@ def test_kb_study_unknown_is_not_reported() -> None:
     # 'exosome' in the title without biogenesis evidence -> nomenclature not met
     assert "nomenclature" in {r.key for r in rep.missing}
     assert rep.completeness_pct > bare.completeness_pct
+
+
+def test_kb_study_free_text_hints() -> None:
+    s = Study(id="S2", indication="neuropathic_pain",
+              product=ExosomeProduct(isolation_method="ultracentrifugation (NTA, EM, "
+                                                      "alix/tsg101/CD9 WB)"))
+    rec = record_from_study(s)
+    assert rec.single_ev_imaging == ["EM"] and rec.single_ev_counting == ["NTA"]
+    assert rec.markers.transmembrane == ["CD9"]
+    assert set(rec.markers.cytosolic) == {"alix", "tsg101"}
+    # 'temperature' or 'member' must not read as TEM/EM
+    plain = record_from_study(Study(id="S3", indication="neuropathic_pain",
+                                    product=ExosomeProduct(isolation_method="membrane "
+                                                           "temperature kit")))
+    assert plain.single_ev_imaging == [] and plain.single_ev_counting == []
+
+
+def test_score_kb_studies_if_kb_available() -> None:
+    kb = pytest.importorskip("exomir.kb")
+    studies = kb.open_kb().studies()
+    reps = score_studies(studies)
+    assert len(reps) == len(studies) > 0
+    assert all(0.0 <= r.completeness_pct <= 100.0 for r in reps)

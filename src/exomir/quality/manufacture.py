@@ -111,7 +111,8 @@ def plan_from_regimen(regimen: Regimen, subjects: int, method: str = "tff", *,
                          accepted="a dose with value and unit")
     c = convert(regimen.dose.value, regimen.dose.unit, "particles",
                 particles_per_ug=particles_per_ug, body_weight_kg=body_weight_kg)
-    return plan(subjects, len(regimen.times_days), c.value, method, params)
+    n_doses = len(regimen.times_days or [0.0])
+    return plan(subjects, n_doses, c.value, method, params)
 
 
 def relevant_parameters(method: str, params: ParameterTable = MANUFACTURING) -> list[Parameter]:

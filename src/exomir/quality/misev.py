@@ -285,17 +285,37 @@ def classify_marker(name: str) -> Literal["transmembrane", "cytosolic", "other"]
 _COUNTING_HINT = "single-particle sizing reported (modal/mean size or concentration)"
 
 
+_IMAGING_RE = re.compile(r"\b(cryo-?EM|TEM|EM|AFM|electron microscop\w*|atomic force)\b",
+                         re.IGNORECASE)
+_COUNTING_RE = re.compile(r"\b(NTA|TRPS|nanoparticle tracking|nanosight|zetaview|"
+                          r"nano-?flow|flow cytometr\w*)\b", re.IGNORECASE)
+
+
+def _text_hints(text: str) -> tuple[list[str], list[str], list[str]]:
+    """Imaging, counting and marker mentions in curated free text (e.g. the isolation field)."""
+    imaging = sorted({m.group(0) for m in _IMAGING_RE.finditer(text)})
+    counting = sorted({m.group(0) for m in _COUNTING_RE.finditer(text)})
+    markers = [t for t in re.split(r"[^A-Za-z0-9-]+", text)
+               if t and classify_marker(t) != "other"]
+    return imaging, counting, markers
+
+
 def record_from_study(study: Study) -> CharacterizationRecord:
     """What a curated Study reports, as a record. Unknown means not reported.
 
-    The Study schema has no starting amount, isolation parameters, EM images, topology or
-    lipid fields, so those items are never met from KB data alone.
+    Structured characterization fields are used first; mentions of EM/NTA/markers in the
+    curated isolation text (e.g. "ultracentrifugation; NTA, EM, ALIX/TSG101/CD9 WB") count as
+    reported. The Study schema has no starting amount, isolation parameters, topology or lipid
+    fields, so those items are never met from KB data alone.
     """
     ch = study.product.characterization
-    tm = [m for m in ch.markers_positive if classify_marker(m) == "transmembrane"]
-    cy = [m for m in ch.markers_positive if classify_marker(m) == "cytosolic"]
+    imaging, text_counting, text_markers = _text_hints(study.product.isolation_method or "")
+    positives = list(dict.fromkeys([*ch.markers_positive, *text_markers]))
+    tm = [m for m in positives if classify_marker(m) == "transmembrane"]
+    cy = [m for m in positives if classify_marker(m) == "cytosolic"]
     counting = [_COUNTING_HINT] if (ch.modal_size_nm or ch.mean_size_nm
                                     or ch.particle_concentration_per_ml) else []
+    counting += text_counting
     term = study.title if study.title and (
         _EXOSOME_RE.search(study.title) or _EV_TERM_RE.search(study.title)) else None
     return CharacterizationRecord(
@@ -308,6 +328,7 @@ def record_from_study(study: Study) -> CharacterizationRecord:
             particles_per_ug_protein=ch.particles_per_ug_protein),
         markers=Markers(transmembrane=tm, cytosolic=cy, negative=list(ch.markers_negative)),
         single_ev_counting=counting,
+        single_ev_imaging=imaging,
     )
 
 
