@@ -111,7 +111,10 @@ def plan_from_regimen(regimen: Regimen, subjects: int, method: str = "tff", *,
                          accepted="a dose with value and unit")
     c = convert(regimen.dose.value, regimen.dose.unit, "particles",
                 particles_per_ug=particles_per_ug, body_weight_kg=body_weight_kg)
-    n_doses = len(regimen.times_days or [0.0])
+    if not regimen.times_days:
+        raise InputError("regimen has no administration times (schedule not reported)",
+                         field="regimen.times_days", accepted="a list of dose days, e.g. [0, 7]")
+    n_doses = len(regimen.times_days)
     return plan(subjects, n_doses, c.value, method, params)
 
 
