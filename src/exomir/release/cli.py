@@ -125,10 +125,10 @@ def compare_cmd(
     tab.add_row("MDT test (days)", _fmt(cmp.mdt_test_days))
     console.print(tab)
     ctab = Table(title="f2 conditions (FDA 1997, EMA 2010)")
-    for c in ("condition", "passed", "detail"):
-        ctab.add_column(c)
-    for c in cmp.conditions:
-        ctab.add_row(c.name, "yes" if c.passed else "NO", c.detail)
+    for col in ("condition", "passed", "detail"):
+        ctab.add_column(col)
+    for cond in cmp.conditions:
+        ctab.add_row(cond.name, "yes" if cond.passed else "NO", cond.detail)
     console.print(ctab)
     console.print(f"[bold]conclusion:[/] {cmp.conclusion()}")
     for n in cmp.notes:

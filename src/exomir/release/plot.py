@@ -7,11 +7,11 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
 
-from exomir.core.errors import InputError  # noqa: E402
-from exomir.release.fit import KP_MAX_FRACTION, FitReport  # noqa: E402
+from exomir.core.errors import InputError
+from exomir.release.fit import KP_MAX_FRACTION, FitReport
 
 
 def plot_fit(report: FitReport, path: str | Path, *, top: int = 4) -> Path:
