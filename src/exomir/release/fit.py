@@ -3,8 +3,10 @@
 For each model: bounded least squares (``scipy.optimize.least_squares``, trust-region
 reflective) of the fraction released on every observation (replicates as separate rows),
 weights w_i = 1/SD_i^2 when an SD column is given (SD floored at 10 % of the median positive SD
-so t = 0 rows with SD = 0 do not get infinite weight), else w_i = 1. Multimodal models are
-started from several data-derived guesses and the lowest cost kept.
+so t = 0 rows with SD = 0 do not get infinite weight), else w_i = 1. Multimodal models get
+several data-derived starts (characteristic time x 1, 1/4, 4): all are screened by initial cost,
+the best is refined, and the others are refined too when that fit is poor (weighted R^2 < 0.99
+or no convergence); the lowest cost is kept.
 
 Statistics (DDSolver definitions, Zhang 2010 doi:10.1208/s12248-010-9185-1; weighted forms
 reduce to the unweighted ones when w = 1), with n observations and p parameters:
@@ -229,8 +231,16 @@ def fit_model(model: ReleaseModel, data: ReleaseData, *, geometry: Geometry = "s
 
     tc, fend = _characteristic_time(data.t_days, data.released)
     best: optimize.OptimizeResult | None = None
+    ybar0 = float(np.sum(w * y) / np.sum(w))
+    sst0 = float(np.sum(w * (y - ybar0) ** 2))
     with np.errstate(all="ignore"):
-        for x0 in _starts(model, tc, fend):
+        # Multi-start: screen the starts by their initial cost, refine the best one, and
+        # refine the others too only when that local fit is poor (R2 < 0.99 or no convergence).
+        starts = sorted(_starts(model, tc, fend), key=lambda x0: float(np.sum(resid(x0) ** 2)))
+        for i, x0 in enumerate(starts):
+            if i > 0 and best is not None and best.success and sst0 > 0 and \
+                    1.0 - 2.0 * best.cost / sst0 >= 0.99:
+                break
             res = optimize.least_squares(resid, x0, bounds=(lo, hi), method="trf",
                                          x_scale="jac", max_nfev=200 * (p + 1))
             if best is None or res.cost < best.cost:
