@@ -11,6 +11,7 @@ start; our fitter adds multi-starts, statistics and CIs). Run:
 from __future__ import annotations
 
 import argparse
+import contextlib
 import statistics
 import time
 import warnings
@@ -50,11 +51,9 @@ def curve_fit_loop(curves: list[ReleaseData], models: str) -> None:
             x0 = _starts(m, tc, fend)[0]
             lo = [p.lower for p in m.params]
             hi = [p.upper for p in m.params]
-            try:
+            with contextlib.suppress(RuntimeError, ValueError):
                 optimize.curve_fit(lambda t, *p, m=m: m.func(t, *p), t, y, p0=x0, sigma=s,
                                    bounds=(lo, hi), method="trf")
-            except (RuntimeError, ValueError):
-                pass
 
 
 def ours(curves: list[ReleaseData], models: str) -> None:
