@@ -41,13 +41,13 @@ class WeibullRelease:
         return np.asarray(-np.expm1(-((t / self.scale_days) ** self.shape)))
 
     def sbml_infix(self, t: str = "t") -> str:
-        return f"(1 - exp(-(({t}) / {self.scale_days!r})^{self.shape!r}))"
+        return f"(1 - exp(-(({t}) / {float(self.scale_days)!r})^{float(self.shape)!r}))"
 
 
 DEFAULT_VEHICLES: dict[Route, WeibullRelease] = {
-    Route.HYDROGEL: WeibullRelease(14.0 / np.log(10.0), 1.0, 0.11, "hydrogel (HA, 90 %/14 d)"),
-    Route.SCAFFOLD: WeibullRelease(14.0 / np.log(10.0), 1.0, 0.11, "scaffold (as HA hydrogel)"),
-    Route.DECM: WeibullRelease(14.0 / np.log(10.0), 1.0, 0.11, "dECM (as HA hydrogel)"),
-    Route.MICRONEEDLE: WeibullRelease(21.0 / -np.log(0.7), 1.0, 0.11,
+    Route.HYDROGEL: WeibullRelease(14.0 / float(np.log(10.0)), 1.0, 0.11, "hydrogel (HA, 90 %/14 d)"),
+    Route.SCAFFOLD: WeibullRelease(14.0 / float(np.log(10.0)), 1.0, 0.11, "scaffold (as HA hydrogel)"),
+    Route.DECM: WeibullRelease(14.0 / float(np.log(10.0)), 1.0, 0.11, "dECM (as HA hydrogel)"),
+    Route.MICRONEEDLE: WeibullRelease(21.0 / -float(np.log(0.7)), 1.0, 0.11,
                                       "microneedle (PGLADMA core, 30 %/21 d)"),
 }
