@@ -20,7 +20,9 @@ ALLOMETRIC_EXPONENT = 0.75
 _AMOUNT_PARAMS = {"km_mps", "km_cell_uptake"}
 _NOT_SCALED = {"n_target_cells", "vmax_cell_uptake", "km_cell_uptake", "k_risc_load",
                "k_mirna_cyt_deg", "k_risc_deg", "k_risc_half", "k_mrna_deg", "k_protein_deg",
-               "k_endosome", "k_depot_loss_default", "k_effect"}
+               "k_endosome", "k_depot_loss_default", "k_effect",
+               # outcome models are calibrated in the species of their data; not scaled
+               "k_heal", "k_sensitization", "injury_t50", "injury_hill"}
 
 
 def _load_yaml(*parts: str) -> Any:
