@@ -113,7 +113,13 @@ class BodySpec(BaseModel):
 def _first_error(exc: ValidationError) -> tuple[str, str, object]:
     err = exc.errors()[0]
     field = ".".join(str(p) for p in err["loc"])
-    return field, err["msg"], err.get("input")
+    msg = str(err["msg"])
+    if not field:  # model-level validators name their field at the start of the message
+        for known in ("regimen.times_days", "days"):
+            if known in msg:
+                field = known
+                break
+    return field, msg, err.get("input")
 
 
 def parse_spec(data: dict[str, Any], source: str | Path | None = None) -> BodySpec:
