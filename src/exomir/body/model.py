@@ -29,10 +29,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from exomir.core import InputError, ParameterTable, ReleaseProfile, Route
 from exomir.body.params import parameter_table, profile
 from exomir.body.release_default import DEFAULT_VEHICLES, WeibullRelease
 from exomir.body.spec import BodySpec
+from exomir.core import InputError, ParameterTable, ReleaseProfile, Route
 
 TISSUES = ["liver", "spleen", "lung", "kidney", "brain", "spinal_cord_drg", "skin_wound", "rest"]
 _TISSUE_KEY = {"liver": "liver", "spleen": "spleen", "lung": "lung", "kidney": "kidney",
@@ -113,15 +113,15 @@ class BodyModel:
         flat["cpv"] = np.full(n, spec.copies_per_vesicle)
         flat["escape_per_cell"] = flat["cpv"] * p["f_escape"] / p["n_target_cells"]
         flat["dose"] = np.full(n, spec.dose_particles)
-        for g, r in self.rmax.items():
-            flat[f"rmax_{g}"] = np.full(n, r)
+        for gene, rm in self.rmax.items():
+            flat[f"rmax_{gene}"] = np.full(n, rm)
         if self.release is not None:
             flat["k_depot_loss"] = np.full(n, self.release.stability_loss_per_day)
         if self.outcome == "wound_closure":
-            k = p["k_heal"] * (p["diabetic_heal_factor"] if spec.diabetic else 1.0)
+            k_heal = p["k_heal"] * (p["diabetic_heal_factor"] if spec.diabetic else 1.0)
             if spec.route.is_vehicle:
-                k = k * (1.0 + p["vehicle_heal_gain"])
-            flat["k_heal_eff"] = k
+                k_heal = k_heal * (1.0 + p["vehicle_heal_gain"])
+            flat["k_heal_eff"] = k_heal
         return flat
 
     # ---- evaluation -------------------------------------------------------------------
@@ -175,8 +175,10 @@ def build_model(spec: BodySpec, release: ReleaseProfile | None = None) -> BodyMo
     if route.is_vehicle:
         if release is None:
             v = spec.body.vehicle
-            release = (WeibullRelease(v.scale_days, v.shape, v.loss_per_day, "custom")
-                       if v is not None else DEFAULT_VEHICLES[route])
+            chosen: ReleaseProfile = (
+                WeibullRelease(v.scale_days, v.shape, v.loss_per_day, "custom")
+                if v is not None else DEFAULT_VEHICLES[route])
+            release = chosen
         dose_dest = prof.get("vehicle_destination", target)
     elif route is Route.MEMBRANE_COATED_NANOPARTICLE:
         raise InputError("route not simulated by the body model", field="delivery.route",

@@ -18,7 +18,7 @@ import numpy.typing as npt
 from exomir.core import InputError, Route
 
 
-@dataclass(frozen=True)
+@dataclass
 class WeibullRelease:
     """Weibull cumulative release; ``shape`` = 1 is first-order release."""
 

@@ -152,11 +152,11 @@ def to_sbml(model: BodyModel, params: Mapping[str, float] | None = None) -> str:
         sp.setNotes(_notes(f"unit: {model.units.get(s, 'dimensionless')}"))
     terms: dict[str, list[str]] = {s: [] for s in model.species}
     for f in model.fluxes:
-        v = flux_infix(model, f)
+        rate = flux_infix(model, f)
         for s, sign, coef in f.effects:
             c = " * ".join(coef)
             pre = ("-" if sign < 0 else "+") + (f" {c} *" if c else "")
-            terms[s].append(f"{pre} ({v})")
+            terms[s].append(f"{pre} ({rate})")
     for s in model.species:
         rr = m.createRateRule()
         rr.setVariable(s)

@@ -101,7 +101,7 @@ class Result:
 
     def to_frame(self) -> pd.DataFrame:
         """Tidy time courses: one row per subject and time; state columns = SBML ids."""
-        N, n, T = self.Y.shape
+        N, _, T = self.Y.shape
         data: dict[str, np.ndarray] = {
             "subject": np.repeat(np.arange(N), T),
             "time": np.tile(self.times, N),

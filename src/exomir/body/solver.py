@@ -135,9 +135,8 @@ def rosenbrock_batch(
     t_eval = np.asarray(t_eval, dtype=float)
     out = np.empty((N, n, t_eval.size))
     stats = SolverStats()
-    use_sparse = N > dense_below and pattern is not None
-    lu = SparseBatchLU(n, pattern, order if order is not None else range(n)) if use_sparse \
-        else None
+    lu = (SparseBatchLU(n, pattern, order if order is not None else range(n))
+          if pattern is not None and dense_below < N else None)
     if lu is not None:
         keys = list(lu.orig_pos)
         ai = np.array([k[0] for k in keys])
@@ -184,8 +183,9 @@ def rosenbrock_batch(
                     V[lu.diag] += c
                     lu.factor(V)
 
-                    def solve(b: np.ndarray, V: np.ndarray = V) -> np.ndarray:
-                        return lu.solve(V, b)  # type: ignore[union-attr]
+                    def solve(b: np.ndarray, mat: np.ndarray = V) -> np.ndarray:
+                        assert lu is not None
+                        return lu.solve(mat, b)
                 else:
                     M = -A.copy()
                     for i, j, v in ent:
@@ -193,8 +193,8 @@ def rosenbrock_batch(
                     M += c * eye
                     Minv = np.linalg.inv(M)
 
-                    def solve(b: np.ndarray, Minv: np.ndarray = Minv) -> np.ndarray:
-                        return np.einsum("nij,nj->ni", Minv, b)
+                    def solve(b: np.ndarray, mat: np.ndarray = Minv) -> np.ndarray:
+                        return np.einsum("nij,nj->ni", mat, b)
                 g1 = solve(f0 + h_try * C1X * fdt)
                 f2, _ = rhs(t + A2X * h_try, y + A21 * g1, False)
                 g2 = solve(f2 + h_try * C2X * fdt + C21 * g1 / h_try)
