@@ -296,9 +296,10 @@ def build_model(spec: BodySpec, release: ReleaseProfile | None = None) -> BodyMo
 class Evaluator:
     """Batched right-hand side and analytic Jacobian for one model and N parameter sets.
 
-    States are arrays of shape (N, n). Linear fluxes are assembled once into a per-subject
-    matrix A (N, n, n); nonlinear fluxes (MPS and cellular Michaelis-Menten, repression,
-    outcome, release forcing) are evaluated term by term with their analytic derivatives.
+    States are arrays of shape (n, N) (state-major, subjects contiguous). Linear fluxes are
+    assembled once into sparse per-subject entries ``lin_vals`` (nnz, N) at (lin_rows,
+    lin_cols); nonlinear fluxes (MPS and cellular Michaelis-Menten, repression, outcome,
+    release forcing) are evaluated term by term with their analytic derivatives.
     """
 
     def __init__(self, model: BodyModel, flat: Mapping[str, np.ndarray]) -> None:
@@ -307,7 +308,7 @@ class Evaluator:
         ix = model.index
         self.n = len(model.species)
         self.N = len(flat["dose"])
-        self.A = np.zeros((self.N, self.n, self.n))
+        lin: dict[tuple[int, int], np.ndarray] = {}
         self.nonlin: list[tuple[Flux, list[tuple[int, np.ndarray | float]]]] = []
         for f in model.fluxes:
             effs = [(ix[s], sign * _coef(c, flat)) for s, sign, c in f.effects]
@@ -315,12 +316,27 @@ class Evaluator:
                 j = ix[f.on[0]]
                 k = flat[f.params[0]]
                 for i, c in effs:
-                    self.A[:, i, j] += c * k
+                    lin[(i, j)] = lin.get((i, j), np.zeros(self.N)) + c * k
             else:
                 self.nonlin.append((f, effs))
+        keys = sorted(lin)
+        self.lin_rows = np.array([k[0] for k in keys], dtype=int)
+        self.lin_cols = np.array([k[1] for k in keys], dtype=int)
+        self.lin_vals = np.array([lin[k] for k in keys]).reshape(len(keys), self.N)
+        rows_present, starts = np.unique(self.lin_rows, return_index=True)
+        ends = [*starts[1:].tolist(), len(keys)]
+        self._row_slices = [(int(r), int(a), int(b)) for r, a, b in
+                            zip(rows_present, starts, ends, strict=True)]
         self.pattern = self._pattern()
         self.release_times = np.asarray(model.dose_times, dtype=float)
         self._w_gene = self._gene_weights()
+
+    @property
+    def A(self) -> np.ndarray:
+        """Dense linear part (N, n, n) (for inspection and small batches)."""
+        a = np.zeros((self.N, self.n, self.n))
+        a[:, self.lin_rows, self.lin_cols] = self.lin_vals.T
+        return a
 
     def _gene_weights(self) -> dict[str, float]:
         w: dict[str, float] = {}
@@ -331,25 +347,25 @@ class Evaluator:
 
     def _pattern(self) -> list[tuple[int, int]]:
         ix = self.model.index
-        nz = set(zip(*np.nonzero(np.any(self.A != 0, axis=0)), strict=True))
+        nz = {(int(i), int(j)) for i, j in zip(self.lin_rows, self.lin_cols, strict=True)}
         for f, effs in self.nonlin:
             for i, _ in effs:
                 for s in f.on:
                     nz.add((i, ix[s]))
         nz |= {(i, i) for i in range(self.n)}
-        return sorted((int(a), int(b)) for a, b in nz)
+        return sorted(nz)
 
     def effect(self, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
-        """E (N,), dE/d effect-compartment (N,), dE/d protein_g."""
+        """E (N,), dE/d effect-compartment (N,), dE/d protein_g, for y (n, N)."""
         m = self.model
         fl = self.flat
-        e = y[:, m.index[f"{m.target}_ev_effect"]]
+        e = y[m.index[f"{m.target}_ev_effect"]]
         den = e + fl["ec50_ev"]
         E = fl["emax_ev"] * e / den
         dE_de = fl["emax_ev"] * fl["ec50_ev"] / den**2
         dE_dp: dict[str, np.ndarray] = {}
         for g, w in self._w_gene.items():
-            p = np.maximum(y[:, m.index[f"protein_{g}"]], 1e-12)
+            p = np.maximum(y[m.index[f"protein_{g}"]], 1e-12)
             E = E + w * np.log(p)
             dE_dp[g] = w / p
         return E, dE_de, dE_dp
@@ -368,30 +384,38 @@ class Evaluator:
         k = self.flat["k_depot_loss"]
         return np.asarray(np.exp(-np.outer(k, tau)) @ dF)
 
+    def linear(self, y: np.ndarray) -> np.ndarray:
+        """Linear part of dy/dt for y (n, N)."""
+        prod = self.lin_vals * y[self.lin_cols]
+        dy = np.zeros_like(y)
+        for r, a, b in self._row_slices:  # row sums; faster than ufunc.reduceat on axis 0
+            dy[r] = prod[a] if b - a == 1 else prod[a:b].sum(axis=0)
+        return dy
+
     def rhs(self, t: float, y: np.ndarray, jac: bool = False
             ) -> tuple[np.ndarray, list[tuple[int, int, np.ndarray]]]:
-        """dy/dt (N, n) and, when asked, nonlinear Jacobian entries (i, j, values)."""
-        dy = np.einsum("nij,nj->ni", self.A, y)
+        """dy/dt (n, N) and, when asked, nonlinear Jacobian entries (i, j, values (N,))."""
+        dy = self.linear(y)
         ent: list[tuple[int, int, np.ndarray]] = []
         ix = self.model.index
         fl = self.flat
         for f, effs in self.nonlin:
             parts: list[tuple[int, np.ndarray]] = []
             if f.kind == "mm":
-                x = y[:, ix[f.on[0]]]
+                x = y[ix[f.on[0]]]
                 vmax, km = fl[f.params[0]], fl[f.params[1]]
                 den = km + np.maximum(x, 0.0)
                 v = vmax * x / den
                 parts = [(ix[f.on[0]], vmax * km / den**2)]
             elif f.kind == "synth_rep":
-                r = np.maximum(y[:, ix[f.on[0]]], 0.0)
+                r = np.maximum(y[ix[f.on[0]]], 0.0)
                 k, rm, kh = fl[f.params[0]], fl[f.params[1]], fl[f.params[2]]
                 v = k * (1.0 - rm * r / (r + kh))
                 parts = [(ix[f.on[0]], -k * rm * kh / (r + kh) ** 2)]
             elif f.kind == "release":
                 v = fl["dose"] * self.release_rate(t)
             elif f.kind == "wound":
-                w = y[:, ix[f.on[0]]]
+                w = y[ix[f.on[0]]]
                 E, dE_de, dE_dp = self.effect(y)
                 base = fl["k_heal_eff"] * np.exp(E)
                 v = base * (1.0 - w)
@@ -406,7 +430,7 @@ class Evaluator:
             else:  # pragma: no cover - structure is built above
                 raise AssertionError(f.kind)
             for i, c in effs:
-                dy[:, i] += c * v
+                dy[i] += c * v
                 if jac:
                     for j, dv in parts:
                         ent.append((i, j, c * dv))
@@ -414,7 +438,20 @@ class Evaluator:
 
     def dfdt(self, t: float, y: np.ndarray, h: float) -> np.ndarray:
         """Explicit time derivative of the right-hand side (release forcing, injury drive)."""
-        if not any(f.kind in ("release", "pain_drive") for f, _ in self.nonlin):
-            return np.zeros_like(y)
-        d = max(1e-7, 1e-6 * abs(t))
-        return (self.rhs(t + d, y)[0] - self.rhs(t, y)[0]) / d
+        out = np.zeros_like(y)
+        fl = self.flat
+        for f, effs in self.nonlin:
+            if f.kind == "release":
+                d = max(1e-7, 1e-6 * abs(t))
+                dv = fl["dose"] * (self.release_rate(t + d) - self.release_rate(t)) / d
+            elif f.kind == "pain_drive":
+                E, _, _ = self.effect(y)
+                u = (max(t, 1e-12) / fl["injury_t50"]) ** fl["injury_hill"]
+                inj = 1.0 / (1.0 + u)
+                dinj = -inj**2 * fl["injury_hill"] * u / max(t, 1e-12)
+                dv = fl["k_sensitization"] * dinj * np.exp(-E)
+            else:
+                continue
+            for i, c in effs:
+                out[i] += c * dv
+        return out

@@ -183,7 +183,8 @@ def simulate(
     jump = model.dose_jump(flat)
     jumps = [(t, jump) for t in model.dose_times]
     Y, stats = rosenbrock_batch(
-        ev.rhs, ev.A, ev.dfdt, y0, t_eval, jumps=jumps, atol=tolerances(model, flat, atol),
+        ev.rhs, (ev.lin_rows, ev.lin_cols, ev.lin_vals), ev.dfdt, y0.T.copy(), t_eval,
+        jumps=[(t, j.T.copy()) for t, j in jumps], atol=tolerances(model, flat, atol).T.copy(),
         rtol=rtol, pattern=ev.pattern, order=elimination_order(model), progress=progress)
     return Result(model=model, times=t_eval, Y=Y, params=flat, stats=stats)
 

@@ -85,8 +85,8 @@ class SparseBatchLU:
         return V
 
     def solve(self, V: np.ndarray, b: np.ndarray) -> np.ndarray:
-        """Solve with factored V for right-hand sides b (N, n) in original order."""
-        x = np.ascontiguousarray(b[:, self.perm].T)  # (n, N) in elimination order
+        """Solve with factored V for right-hand sides b (n, N) in original order."""
+        x = b[self.perm]  # (n, N) in elimination order (a copy)
         for i, p, j in self.fwd:
             if p.size:
                 x[i] -= np.einsum("kn,kn->n", V[p], x[j])
@@ -95,7 +95,7 @@ class SparseBatchLU:
                 x[i] -= np.einsum("kn,kn->n", V[p], x[j])
             x[i] /= V[d]
         out = np.empty_like(b)
-        out[:, self.perm] = x.T
+        out[self.perm] = x
         return out
 
 
@@ -111,7 +111,7 @@ RHS = Callable[[float, np.ndarray, bool], tuple[np.ndarray, Entries]]
 
 def rosenbrock_batch(
     rhs: RHS,
-    A: np.ndarray,
+    lin: tuple[np.ndarray, np.ndarray, np.ndarray],
     dfdt: Callable[[float, np.ndarray, float], np.ndarray],
     y0: np.ndarray,
     t_eval: np.ndarray,
@@ -125,23 +125,26 @@ def rosenbrock_batch(
     dense_below: int = 48,
     progress: Callable[[float], None] | None = None,
 ) -> tuple[np.ndarray, SolverStats]:
-    """Integrate y' = rhs(t, y) for a batch y (N, n); returns Y (N, n, len(t_eval)).
+    """Integrate y' = rhs(t, y) for a batch y0 (n, N); returns Y (N, n, len(t_eval)).
 
-    ``A`` (N, n, n) is the constant (linear) part of the Jacobian; ``rhs(t, y, True)`` returns
-    the extra (nonlinear) Jacobian entries. ``jumps`` are (time, Δy) added at dosing times
-    (applied before the output at that time is recorded). ``atol`` is (n,) or (N, n).
+    ``lin`` = (rows, cols, values (nnz, N)) is the constant (linear) part of the Jacobian;
+    ``rhs(t, y, True)`` returns dy (n, N) and the extra (nonlinear) Jacobian entries.
+    ``jumps`` are (time, Δy (n, N)) added at dosing times (the output at that time shows the
+    post-dose state). ``atol`` is (n, N) or (n, 1).
     """
-    N, n = y0.shape
+    n, N = y0.shape
+    lin_rows, lin_cols, lin_vals = lin
     t_eval = np.asarray(t_eval, dtype=float)
     out = np.empty((N, n, t_eval.size))
     stats = SolverStats()
     lu = (SparseBatchLU(n, pattern, order if order is not None else range(n))
           if pattern is not None and dense_below < N else None)
     if lu is not None:
-        keys = list(lu.orig_pos)
-        ai = np.array([k[0] for k in keys])
-        aj = np.array([k[1] for k in keys])
-        apos = np.array([lu.orig_pos[k] for k in keys])
+        apos = np.array([lu.orig_pos[(int(i), int(j))] for i, j in
+                         zip(lin_rows, lin_cols, strict=True)], dtype=int)
+    else:
+        A = np.zeros((N, n, n))
+        A[:, lin_rows, lin_cols] = lin_vals.T
     eye = np.eye(n)
     jump_list = sorted(jumps, key=lambda x: x[0])
     breaks = sorted({float(t) for t, _ in jump_list} | {float(t_eval[-1])})
@@ -162,7 +165,7 @@ def rosenbrock_batch(
 
     y, _ = apply_jumps(t, y)
     while oi < t_eval.size and t_eval[oi] <= t + 1e-12:
-        out[:, :, oi] = y
+        out[:, :, oi] = y.T
         oi += 1
     f0, ent = rhs(t, y, True)
     stats.rhs_evals += 1
@@ -177,7 +180,7 @@ def rosenbrock_batch(
                 c = 1.0 / (GAM * h_try)
                 if lu is not None:
                     V = np.zeros((lu.nnz, N))
-                    V[apos] = -A[:, ai, aj].T
+                    V[apos] = -lin_vals
                     for i, j, v in ent:
                         V[lu.orig_pos[(i, j)]] -= v
                     V[lu.diag] += c
@@ -194,7 +197,7 @@ def rosenbrock_batch(
                     Minv = np.linalg.inv(M)
 
                     def solve(b: np.ndarray, mat: np.ndarray = Minv) -> np.ndarray:
-                        return np.einsum("nij,nj->ni", mat, b)
+                        return np.einsum("nij,jn->in", mat, b)
                 g1 = solve(f0 + h_try * C1X * fdt)
                 f2, _ = rhs(t + A2X * h_try, y + A21 * g1, False)
                 g2 = solve(f2 + h_try * C2X * fdt + C21 * g1 / h_try)
@@ -205,7 +208,7 @@ def rosenbrock_batch(
                 y_new = y + B1 * g1 + B2 * g2 + B3 * g3 + B4 * g4
                 err = E1 * g1 + E2 * g2 + E3 * g3 + E4 * g4
                 sc = atol + rtol * np.maximum(np.abs(y), np.abs(y_new))
-                errmax = float(np.max(np.sqrt(np.mean((err / sc) ** 2, axis=1))))
+                errmax = float(np.max(np.sqrt(np.mean((err / sc) ** 2, axis=0))))
                 if np.isfinite(errmax) and errmax <= 1.0:
                     break
                 stats.rejected += 1
@@ -222,7 +225,7 @@ def rosenbrock_batch(
             while oi < t_eval.size and t_eval[oi] <= t_new + 1e-12:
                 te = float(t_eval[oi])
                 if abs(te - t_new) <= 1e-12:
-                    out[:, :, oi] = y_new
+                    out[:, :, oi] = y_new.T
                 else:
                     hh = t_new - t
                     s_ = (te - t) / hh
@@ -231,7 +234,7 @@ def rosenbrock_batch(
                     h01 = -2 * s_**3 + 3 * s_**2
                     h11 = s_**3 - s_**2
                     out[:, :, oi] = (h00 * y + h10 * hh * f0 + h01 * y_new
-                                     + h11 * hh * f_new)
+                                     + h11 * hh * f_new).T
                 oi += 1
             t = t_new
             y = y_new
@@ -248,10 +251,10 @@ def rosenbrock_batch(
                     stats.rhs_evals += 1
                     # an output exactly at a dosing time shows the post-dose state
                     if oi > 0 and abs(float(t_eval[oi - 1]) - t) <= 1e-12:
-                        out[:, :, oi - 1] = y
+                        out[:, :, oi - 1] = y.T
             if progress is not None:
                 progress(t)
     while oi < t_eval.size:
-        out[:, :, oi] = y
+        out[:, :, oi] = y.T
         oi += 1
     return out, stats
