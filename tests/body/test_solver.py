@@ -23,7 +23,7 @@ def test_matches_scipy_radau_single_subject() -> None:
     flat = model.flat_params(None, 1)
     ev = Evaluator(model, flat)
     y0 = (model.initial_state(flat) + model.dose_jump(flat))[0]
-    ref = solve_ivp(lambda t, y: ev.rhs(t, y[None, :])[0][0], (0, 5), y0, method="Radau",
+    ref = solve_ivp(lambda t, y: ev.rhs(t, y[:, None])[0][:, 0], (0, 5), y0, method="Radau",
                     t_eval=ts, rtol=1e-10, atol=1e-6)
     assert ref.success
     for i in range(len(model.species)):
