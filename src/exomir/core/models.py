@@ -295,6 +295,8 @@ class ClinicalTrial(_Model):
 class TherapySpec(_Model):
     """A candidate therapy: product and cargo, delivery, regimen, subject, indication.
 
+    ``regimen.dose`` is required; ``regimen.times_days`` omitted means one dose at day 0.
+
     Validated here so that every capability (simulator, design, quality) reads the same object.
     """
 
@@ -311,8 +313,8 @@ class TherapySpec(_Model):
     def _schedule_inside_window(self) -> TherapySpec:
         if self.regimen.dose is None:
             raise ValueError("regimen.dose is required for a therapy (value and unit)")
-        if not self.regimen.times_days:
-            raise ValueError("regimen.times_days must list at least one administration day")
+        if self.regimen.times_days is None:  # documented default: one dose at day 0
+            self.regimen.times_days = [0.0]
         late = [t for t in self.regimen.times_days if t > self.days]
         if late:
             raise ValueError(
