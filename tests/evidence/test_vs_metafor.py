@@ -223,7 +223,8 @@ def test_sensitivity_and_small_study_match_metafor(ref: dict[str, np.ndarray], d
         close(f"{key}|l1o.se", l1["se"], ref[f"{key}|l1o.se"], 1e-6)
         if method != "FE":  # metafor omits tau2 from FE leave1out/cumul; exomir's is 0
             close(f"{key}|l1o.tau2", l1["tau2"], ref[f"{key}|l1o.tau2"], 1e-6, ta)
-            else:
+            close(f"{key}|cumul.tau2", cu["tau2"], ref[f"{key}|cumul.tau2"], 1e-6, ta)
+        else:
             assert (l1["tau2"] == 0).all() and (cu["tau2"] == 0).all()
         close(f"{key}|l1o.I2", l1["i2"], ref[f"{key}|l1o.I2"], 1e-6, 1e-6)
         close(f"{key}|l1o.Q", l1["q"], ref[f"{key}|l1o.Q"], 1e-6)
