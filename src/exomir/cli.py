@@ -11,23 +11,38 @@ import importlib.util
 import os
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from typer.core import TyperGroup
 
 from exomir import __version__
 from exomir.core.errors import ExomirError
 
+
+class _ExomirGroup(TyperGroup):
+    """Root command group: an :class:`ExomirError` becomes one line on stderr and its exit code
+    (2 for bad input), for the installed script and for in-process callers alike."""
+
+    def invoke(self, ctx: Any) -> object:
+        try:
+            return super().invoke(ctx)
+        except ExomirError as exc:
+            err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+            raise typer.Exit(exc.exit_code) from None
+
+
+err_console = Console(stderr=True)
 app = typer.Typer(
     name="exomir",
+    cls=_ExomirGroup,
     help="Design and evaluate exosome-based miRNA therapies: evidence, cargo, release, "
     "body simulation, quality and manufacturing.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-err_console = Console(stderr=True)
 
 # Capability command modules, in the order they appear in --help.
 CAPABILITY_CLIS = [

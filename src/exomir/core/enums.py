@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from enum import StrEnum
+from typing import Self
 
 from exomir.core.errors import InputError
 
@@ -16,12 +18,13 @@ class _Vocab(StrEnum):
         return [m.value for m in cls]
 
     @classmethod
-    def parse(cls, value: object, *, field: str | None = None) -> _Vocab:
+    def parse(cls, value: object, *, field: str | None = None) -> Self:
         text = str(value).strip().lower().replace("-", "_").replace(" ", "_")
         for m in cls:
             if text == m.value:
                 return m
-        aliases = getattr(cls, "_aliases", lambda: {})()
+        get_aliases: Callable[[], dict[str, str]] = getattr(cls, "_aliases", dict)
+        aliases = get_aliases()
         if text in aliases:
             return cls(aliases[text])
         raise InputError(

@@ -32,10 +32,11 @@ class _Model(BaseModel):
 
 
 class Source(_Model):
-    """Where a fact comes from. At least one of doi, pmid, url or registry_id."""
+    """Where a fact comes from: DOI, PMID, PMCID and/or URL, and a citation text."""
 
     doi: str | None = None
     pmid: str | None = None
+    pmcid: str | None = None
     url: str | None = None
     citation: str | None = None
 
@@ -45,7 +46,20 @@ class Source(_Model):
             return f"https://doi.org/{self.doi}"
         if self.pmid:
             return f"https://pubmed.ncbi.nlm.nih.gov/{self.pmid}/"
+        if self.pmcid:
+            return f"https://pmc.ncbi.nlm.nih.gov/articles/{self.pmcid}/"
         return self.url
+
+    @property
+    def key(self) -> str | None:
+        """The best identifier: ``doi:...``, ``PMID:...`` or ``PMCID:...``."""
+        if self.doi:
+            return f"doi:{self.doi}"
+        if self.pmid:
+            return f"PMID:{self.pmid}"
+        if self.pmcid:
+            return f"PMCID:{self.pmcid}"
+        return None
 
 
 class Characterization(_Model):
@@ -127,19 +141,23 @@ class Dose(_Model):
 
 
 class Regimen(_Model):
-    """Dose and schedule: ``times_days`` are the administration times (days from start)."""
+    """Dose and schedule: ``times_days`` are the administration times (days from start).
+
+    ``times_days`` is None when the schedule is not reported (curated studies); a therapy
+    spec must give at least one time.
+    """
 
     dose: Dose | None = None
     dose_text: str | None = None
     schedule_text: str | None = None
-    times_days: list[NonNeg] = Field(default_factory=lambda: [0.0])
+    times_days: list[NonNeg] | None = None
 
     @field_validator("times_days")
     @classmethod
-    def _sorted(cls, v: list[float]) -> list[float]:
-        if not v:
-            raise ValueError("times_days needs at least one administration time")
-        return sorted(v)
+    def _sorted(cls, v: list[float] | None) -> list[float] | None:
+        if v is not None and not v:
+            raise ValueError("times_days needs at least one administration time (or omit it)")
+        return sorted(v) if v is not None else None
 
 
 class Subject(_Model):
@@ -255,10 +273,15 @@ class GeneSet(_Model):
 
 
 class ClinicalTrial(_Model):
-    """A registered clinical trial of an EV product."""
+    """A registered clinical trial of an EV product.
+
+    ``indication`` links it to exomir's indication; ``condition`` keeps the registry's own
+    condition where it is broader (e.g. chronic wounds of any cause, linked to diabetic_wound).
+    """
 
     registry_id: str
     indication: Indication
+    condition: str | None = None
     title: str
     sponsor: str | None = None
     phase: str | None = None
@@ -286,6 +309,10 @@ class TherapySpec(_Model):
 
     @model_validator(mode="after")
     def _schedule_inside_window(self) -> TherapySpec:
+        if self.regimen.dose is None:
+            raise ValueError("regimen.dose is required for a therapy (value and unit)")
+        if not self.regimen.times_days:
+            raise ValueError("regimen.times_days must list at least one administration day")
         late = [t for t in self.regimen.times_days if t > self.days]
         if late:
             raise ValueError(

@@ -15,7 +15,6 @@ import pint
 from exomir.core.errors import InputError
 
 
-
 def _build_registry() -> pint.UnitRegistry:
     """pint's default definitions, except that ``particle`` means one vesicle, not 1/N_A mol.
 
@@ -29,7 +28,7 @@ def _build_registry() -> pint.UnitRegistry:
             lines.extend((here / ln.split()[1]).read_text(encoding="utf-8").splitlines())
         elif not ln.startswith("particle ="):
             lines.append(ln)
-    reg = pint.UnitRegistry(None)
+    reg: pint.UnitRegistry = pint.UnitRegistry(None)
     reg.load_definitions(lines)
     reg.define("particle = [particle] = particles = EV = EVs = vesicle = vesicles")
     return reg

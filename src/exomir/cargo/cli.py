@@ -1,0 +1,198 @@
+"""``exomir cargo``: scan target sites, rank cargo for an indication, pathway enrichment."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import pandas as pd
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from exomir.core.errors import InputError
+
+console = Console()
+cargo_app = typer.Typer(help="Cargo design: miRNA target sites, context++ scores, pathway "
+                        "enrichment and cargo ranking.", no_args_is_help=True)
+
+
+def _site_types(values: list[str] | None) -> list[str]:
+    from exomir.cargo.sites import DEFAULT_SITE_TYPES
+
+    if not values:
+        return list(DEFAULT_SITE_TYPES)
+    return [t.strip() for v in values for t in v.split(",") if t.strip()]
+
+
+def _fmt(value: str) -> str:
+    if value not in ("table", "json"):
+        raise InputError("unknown output format", field="format", value=value,
+                         accepted=["table", "json"])
+    return value
+
+
+@cargo_app.command("scan")
+def scan_cmd(
+    mirna: Annotated[Path, typer.Option(help="miRBase-style mature FASTA or TargetScan "
+                                        "miR_Family_Info table.")],
+    utr: Annotated[Path, typer.Option(help="UTR FASTA or TargetScan UTR_Sequences table.")],
+    species: Annotated[int | None, typer.Option(help="NCBI taxon id, e.g. 9606.")] = None,
+    site_types: Annotated[list[str] | None, typer.Option(
+        "--site-types", help="Comma-separated: 8mer,7mer-m8,7mer-A1,6mer,offset-6mer "
+        "(default: the four TargetScan types).")] = None,
+    mask_5p: Annotated[int, typer.Option("--mask-5p", help="Mask the first N nt of each UTR "
+                                         "(ribosome shadow; 0 = off).")] = 14,
+    scores: Annotated[bool, typer.Option(help="Add context++ score columns.")] = True,
+    out: Annotated[Path | None, typer.Option(help="Write sites to .tsv or .parquet.")] = None,
+) -> None:
+    """Find canonical miRNA target sites in 3'UTRs (TargetScan 7 compatible)."""
+    from exomir.cargo.context import score_sites
+    from exomir.cargo.inputs import read_mirnas, read_utrs
+    from exomir.cargo.sites import scan
+
+    if out is not None and out.suffix not in (".tsv", ".parquet"):
+        raise InputError("output must end in .tsv or .parquet", field="out", value=str(out))
+    mirs = read_mirnas(mirna, species)
+    utrs = read_utrs(utr, species)
+    with console.status(f"scanning {len(mirs)} miRNAs x {len(utrs)} UTRs"):
+        table = scan(mirs, utrs, site_types=_site_types(site_types), mask_5p=mask_5p)
+    if scores:
+        with console.status(f"scoring {len(table)} sites (context++)"):
+            frame = score_sites(table, utrs, mature=dict(mirs), mask_5p=mask_5p)
+    else:
+        frame = table.to_frame()
+    if out is None:
+        typer.echo(frame.to_csv(sep="\t", index=False, float_format="%.3f"), nl=False)
+    elif out.suffix == ".parquet":
+        frame.to_parquet(out, index=False)
+    else:
+        frame.to_csv(out, sep="\t", index=False, float_format="%.4f")
+    if out is not None:
+        console.print(f"{len(frame)} sites -> {out}")
+
+
+def _interactions(mirtarbase: Path | None, mirna: Path | None, utr: Path | None,
+                  species: int) -> tuple[pd.DataFrame, dict[str, str]]:
+    from exomir.cargo.context import combine_pairs, score_sites
+    from exomir.cargo.evidence import (
+        curated_interactions,
+        curated_mature,
+        kb_interactions,
+        merge,
+        read_mirtarbase,
+    )
+    from exomir.cargo.inputs import read_mirnas, read_utrs
+    from exomir.cargo.sites import scan
+
+    validated = curated_interactions() + kb_interactions()
+    if mirtarbase is not None:
+        validated += read_mirtarbase(mirtarbase)
+    mature = curated_mature()
+    predicted = None
+    if utr is not None:
+        if mirna is None:
+            raise InputError("--utr needs --mirna (mature sequences to scan)", field="mirna")
+        mirs = read_mirnas(mirna, species)
+        mature.update({n: s for n, s in mirs if len(s) >= 8})
+        utrs = read_utrs(utr, species)
+        with console.status("scanning and scoring predicted sites"):
+            predicted = combine_pairs(score_sites(scan(mirs, utrs), utrs, mature=dict(mirs)))
+    elif mirna is not None:
+        mature.update({n: s for n, s in read_mirnas(mirna, species) if len(s) >= 8})
+    return merge(validated, predicted), mature
+
+
+@cargo_app.command("rank")
+def rank_cmd(
+    indication: Annotated[str, typer.Option(help="diabetic_wound or neuropathic_pain.")],
+    k: Annotated[int, typer.Option(help="Largest cargo set size.")] = 1,
+    top: Annotated[int, typer.Option(help="Candidates shown per set size.")] = 10,
+    mirtarbase: Annotated[Path | None, typer.Option(help="miRTarBase TSV to add.")] = None,
+    mirna: Annotated[Path | None, typer.Option(help="Mature miRNA FASTA (sequences for "
+                                               "motifs; with --utr: predicted sites).")] = None,
+    utr: Annotated[Path | None, typer.Option(help="3'UTRs to add predicted sites.")] = None,
+    species: Annotated[int, typer.Option(help="NCBI taxon id for --mirna/--utr.")] = 9606,
+    off_target_weight: Annotated[float, typer.Option(help="Penalty per repressed gene "
+                                                     "outside the profile.")] = 0.01,
+    fmt: Annotated[str, typer.Option("--format", help="table or json.")] = "table",
+) -> None:
+    """Rank miRNAs and combinations up to k for an indication, with per-gene reasons."""
+    from exomir.cargo.rank import rank_cargo
+
+    _fmt(fmt)
+    inter, mature = _interactions(mirtarbase, mirna, utr, species)
+    res = rank_cargo(inter, indication, k=k, mature=mature,
+                     off_target_weight=off_target_weight, top=top)
+    if fmt == "json":
+        typer.echo(json.dumps({str(s): [c.to_dict() for c in cs] for s, cs in res.items()},
+                              indent=1))
+        return
+    for size, cands in res.items():
+        t = Table(title=f"{indication}: best cargo of {size} miRNA(s)")
+        for col in ("#", "miRNAs", "score", "benefit", "spare", "off-target",
+                    "why (gene contribution (evidence))", "EXOmotif"):
+            t.add_column(col, no_wrap=col in ("#", "miRNAs", "score"))
+        for i, c in enumerate(cands, 1):
+            why = "; ".join(
+                f"{d['gene']} {d['contribution']:+.2f} "
+                f"({','.join(sorted({b['evidence'] for b in d['by']}))})"
+                for d in c.contributions[:5])
+            motifs = ", ".join(f"{m}:{'+'.join(v)}" for m, v in c.motifs.items() if v) or "-"
+            t.add_row(str(i), " + ".join(c.mirnas), f"{c.score:.2f}", f"{c.benefit:.2f}",
+                      f"{c.spare_penalty:.2f}", f"{c.off_target_penalty:.2f} ({c.n_off_targets})",
+                      why, motifs)
+        console.print(t)
+
+
+@cargo_app.command("enrich")
+def enrich_cmd(
+    gmt: Annotated[Path, typer.Option(help="Gene sets (GMT).")],
+    mirnas: Annotated[str | None, typer.Option("--mirna", help="Comma-separated miRNA names: "
+                                               "enrich their validated targets.")] = None,
+    genes: Annotated[Path | None, typer.Option(help="File with one gene per line.")] = None,
+    background: Annotated[Path | None, typer.Option(help="Background genes, one per line "
+                                                    "(default: all genes in the GMT).")] = None,
+    mirtarbase: Annotated[Path | None, typer.Option(help="miRTarBase TSV to add.")] = None,
+    top: Annotated[int, typer.Option(help="Rows shown.")] = 20,
+    fmt: Annotated[str, typer.Option("--format", help="table or json.")] = "table",
+) -> None:
+    """Hypergeometric pathway enrichment (Benjamini-Hochberg) of miRNA targets or a gene list."""
+    from exomir.cargo.enrich import enrich, read_gmt
+
+    _fmt(fmt)
+    if (mirnas is None) == (genes is None):
+        raise InputError("give exactly one of --mirna or --genes", field="mirna")
+    if genes is not None:
+        if not genes.exists():
+            raise InputError("file not found", source=genes)
+        query = [g.strip() for g in genes.read_text().split() if g.strip()]
+    else:
+        inter, _ = _interactions(mirtarbase, None, None, 9606)
+        names = [m.strip() for m in (mirnas or "").split(",") if m.strip()]
+        query = sorted(set(inter[inter.mirna.isin(names)].gene))
+        if not query:
+            raise InputError("no targets known for these miRNAs", field="mirna", value=mirnas)
+    bg = None
+    if background is not None:
+        if not background.exists():
+            raise InputError("file not found", source=background)
+        bg = background.read_text().split()
+    res = enrich(query, read_gmt(gmt), background=bg).head(top)
+    if fmt == "json":
+        typer.echo(res.to_json(orient="records", indent=1))
+        return
+    t = Table(title=f"enrichment of {res['n'].iloc[0] if len(res) else 0} genes in {gmt.name}")
+    for col in ("gene set", "k/K", "fold", "p", "q (BH)", "genes"):
+        t.add_column(col)
+    recs: Any = res.itertuples(index=False)
+    for r in recs:
+        t.add_row(r.gene_set, f"{r.k}/{r.K}", f"{r.fold:.1f}", f"{r.p:.2e}", f"{r.q:.2e}",
+                  r.genes[:60])
+    console.print(t)
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``cargo`` command group to the root CLI."""
+    app.add_typer(cargo_app, name="cargo")

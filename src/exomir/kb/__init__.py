@@ -1,0 +1,10 @@
+"""The knowledge base: curated studies, miRNAs, interactions, trials and gene sets.
+
+``open_kb()`` returns a :class:`~exomir.kb.store.KnowledgeBase` on the embedded SQLite file
+(platformdirs user data directory), ``EXOMIR_DB`` or an explicit path/SQLAlchemy URL; the
+database is created, migrated and seeded with the curated starter dataset on first use.
+"""
+
+from exomir.kb.store import KnowledgeBase, default_db_url, open_kb
+
+__all__ = ["KnowledgeBase", "default_db_url", "open_kb"]
