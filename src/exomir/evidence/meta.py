@@ -155,8 +155,14 @@ def _tau2_fisher(y: FloatArray, v: FloatArray, X: FloatArray, reml: bool,
     boundary is the maximum and tau^2 = 0 exactly.
     """
     tau2 = max(0.0, _tau2_he(y, v, X))
+
+    def score(t: float) -> float:
+        f = _wfit(y, X, 1.0 / (v + t))
+        return (f.ypp_y - f.tr_p) if reml else (f.ypp_y - float(f.w.sum()))
+
     it = 0
-    for it in range(1, 10_001):  # noqa: B007
+    converged = False
+    for it in range(1, 201):  # noqa: B007
         if np.any(v + tau2 <= 0):
             raise InputError("division by zero in the weights: sampling variances of 0 with "
                              "tau2 = 0; use method='HE' or drop the zero-variance studies",
@@ -170,24 +176,39 @@ def _tau2_fisher(y: FloatArray, v: FloatArray, X: FloatArray, reml: bool,
             adj = 0.0
         if tau2 + adj < 0.0:
             if tau2 == 0.0:
+                converged = True
                 break  # the maximum is on the boundary
-            # metafor halves the step; converge straight to the boundary instead when the
-            # score at 0 still points below it (same limit, exact zero)
-            f0 = _wfit(y, X, 1.0 / (v + 0.0)) if allvipos else None
-            if f0 is not None:
-                s0 = (f0.ypp_y - f0.tr_p) if reml else (f0.ypp_y - float(f0.w.sum()))
-                if s0 <= 0.0:
-                    tau2 = 0.0
-                    break
+            # metafor halves the step; when the score at 0 already points below zero the
+            # boundary is the maximum: go there exactly (same limit)
+            if allvipos and score(0.0) <= 0.0:
+                tau2 = 0.0
+                converged = True
+                break
             while tau2 + adj < 0.0:
                 adj /= 2.0
         new = tau2 + adj
         if abs(new - tau2) <= 1e-13 * max(1.0, abs(tau2)) + 1e-300:
             tau2 = new
+            converged = True
             break
         tau2 = new
-    else:  # pragma: no cover - never seen in practice
-        raise InputError("Fisher scoring did not converge", field="method")
+    if not converged:
+        # Fisher scoring can oscillate (metafor then stops with "did not converge"); the
+        # score is continuous, so bracket its root and solve it by Brent's method instead.
+        if allvipos and score(0.0) <= 0.0:
+            tau2 = 0.0
+        else:
+            lo = 0.0
+            hi = max(1e-8, tau2)
+            while score(hi) > 0.0:
+                lo, hi = hi, hi * 2.0
+                if hi > 1e300:  # pragma: no cover
+                    raise InputError("REML/ML score has no root", field="method")
+            tau2 = float(optimize.brentq(score, lo, hi, xtol=1e-15, rtol=4 * _EPS,
+                                         maxiter=500))
+        warnings.warn("Fisher scoring oscillated (metafor reports non-convergence here); "
+                      "tau2 found by bracketing the likelihood score instead", MetaWarning,
+                      stacklevel=3)
     if allvipos and tau2 > 0.0:
         # metafor's ll0 check: a local maximum worse than tau2 = 0 is replaced by 0
         ll0 = _loglik(y, v, X, 0.0, reml)
