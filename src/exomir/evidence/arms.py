@@ -1,0 +1,293 @@
+"""From studies with arm-level outcomes (``Study.arms``) to a table metafor's escalc can read,
+and from a user's extraction sheet to Study objects for the knowledge base.
+
+Rules (issue 3): only numbers the paper reports are used. SE is converted to SD (SD = SE sqrt n)
+and a median with IQR and/or range to mean/SD (Wan 2014) because those are conversions, not
+guesses; a missing SD is filled only when the caller asks (``impute_sd=True``, median SD of the
+other arms with the same outcome) and every filled value is listed in the notes; a missing n is
+never filled. Multi-arm studies sharing one control split the control n among the comparisons
+(:func:`exomir.evidence.effects.split_shared_control`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from exomir.core.enums import Indication
+from exomir.core.errors import InputError
+from exomir.core.models import Arm, ArmOutcome, Source, Study
+from exomir.evidence.effects import split_shared_control, wan_mean_sd
+from exomir.evidence.rob import normalise
+
+
+def _norm(text: str) -> str:
+    return "".join(ch for ch in text.lower() if ch.isalnum())
+
+
+@dataclass
+class ArmTable:
+    """Pooled-ready rows (metafor columns) plus what was left out and why."""
+
+    data: pd.DataFrame
+    excluded: list[tuple[str, str]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    considered: int = 0
+
+    def report(self) -> dict[str, Any]:
+        return {"studies_considered": self.considered,
+                "studies_pooled": int(self.data["study_id"].nunique()) if len(self.data) else 0,
+                "comparisons": len(self.data),
+                "studies_left_out": len(self.excluded),
+                "left_out": [{"study": s, "reason": r} for s, r in self.excluded],
+                "notes": list(self.notes)}
+
+
+@dataclass
+class _ArmValues:
+    mean: float | None
+    sd: float | None
+    n: int | None
+    how: str = ""
+
+
+def _arm_values(o: ArmOutcome) -> _ArmValues:
+    mean, sd, n, how = o.mean, o.sd, o.n, ""
+    if mean is None and o.median is not None and n is not None:
+        has_spread = (o.q1 is not None and o.q3 is not None) or (o.min is not None
+                                                                 and o.max is not None)
+        if has_spread:
+            mean, sd_w, scen = wan_mean_sd(n, o.median, q1=o.q1, q3=o.q3, min=o.min, max=o.max)
+            if sd is None:
+                sd = sd_w
+            how = f"median/{'IQR' if scen == 'C3' else 'range' if scen == 'C1' else 'IQR+range'}"\
+                  f" -> mean/SD (Wan 2014 {scen})"
+    if sd is None and o.se is not None and n is not None:
+        sd = o.se * float(np.sqrt(n))
+        how = (how + "; " if how else "") + "SE -> SD"
+    return _ArmValues(mean, sd, n, how)
+
+
+def _pick_timepoint(arms: Sequence[Arm], key: str, timepoint: float | None) -> float | None:
+    times: dict[str, set[float | None]] = {"treatment": set(), "control": set()}
+    for a in arms:
+        if a.role in times:
+            times[a.role].update(o.timepoint_days for o in a.outcomes if _norm(o.measure) == key)
+    common = times["treatment"] & times["control"]
+    if timepoint is not None:
+        return timepoint if timepoint in common else np.nan  # type: ignore[return-value]
+    if not common:
+        return np.nan  # type: ignore[return-value]
+    known = [t for t in common if t is not None]
+    return max(known) if known else None
+
+
+def arm_table(
+    studies: Iterable[Study],
+    outcome: str,
+    *,
+    timepoint_days: float | None = None,
+    impute_sd: bool = False,
+) -> ArmTable:
+    """Treatment-vs-control comparisons for one outcome, with metafor's column names.
+
+    Without ``timepoint_days`` the latest time point measured in both a treatment and the
+    control arm is used (named in the notes). Columns: ``study`` (label), ``study_id``,
+    ``m1i, sd1i, n1i, m2i, sd2i, n2i``, ``year`` and grouping columns ``source_cell``, ``route``,
+    ``species``, ``cargo_mode``.
+    """
+    key = _norm(outcome)
+    rows: list[dict[str, Any]] = []
+    excluded: list[tuple[str, str]] = []
+    notes: list[str] = []
+    pending_sd: list[tuple[dict[str, Any], str, str]] = []
+    considered = 0
+    for s in studies:
+        considered += 1
+        if not s.arms:
+            excluded.append((s.id, "no arm-level data in the knowledge base"))
+            continue
+        if not any(_norm(o.measure) == key for a in s.arms for o in a.outcomes):
+            measures = sorted({o.measure for a in s.arms for o in a.outcomes})
+            excluded.append((s.id, f"no arm-level data for outcome {outcome!r} "
+                                   f"(has: {', '.join(measures)})"))
+            continue
+        tp = _pick_timepoint(s.arms, key, timepoint_days)
+        if tp is not None and np.isnan(tp):
+            excluded.append((s.id, "no time point measured in both a treatment and a control arm"
+                             + (f" at day {timepoint_days:g}" if timepoint_days is not None
+                                else "")))
+            continue
+
+        def at(a: Arm, tp: float | None = tp) -> ArmOutcome | None:
+            for o in a.outcomes:
+                if _norm(o.measure) == key and o.timepoint_days == tp:
+                    return o
+            return None
+
+        controls = [(a, at(a)) for a in s.arms if a.role == "control" and at(a) is not None]
+        treats = [(a, at(a)) for a in s.arms if a.role == "treatment" and at(a) is not None]
+        ctrl_arm, ctrl_o = controls[0]
+        if len(controls) > 1:
+            notes.append(f"{s.id}: {len(controls)} control arms; used {ctrl_arm.label!r}")
+        assert ctrl_o is not None
+        cv = _arm_values(ctrl_o)
+        if cv.n is None:
+            excluded.append((s.id, f"control arm {ctrl_arm.label!r}: n not reported"))
+            continue
+        if cv.mean is None:
+            excluded.append((s.id, f"control arm {ctrl_arm.label!r}: no mean, or median "
+                                   "without IQR/range"))
+            continue
+        if cv.sd is None and not impute_sd:
+            excluded.append((s.id, f"control arm {ctrl_arm.label!r}: SD not reported; not "
+                             "imputed (use --impute-sd to fill)"))
+            continue
+        usable = []
+        for a, o in treats:
+            assert o is not None
+            tv = _arm_values(o)
+            if tv.n is None:
+                excluded.append((f"{s.id}:{a.label}", "n not reported"))
+            elif tv.mean is None:
+                excluded.append((f"{s.id}:{a.label}", "no mean, or median without IQR/range"))
+            elif tv.sd is None and not impute_sd:
+                excluded.append((f"{s.id}:{a.label}", "SD not reported (and no SE or "
+                                 "IQR/range); not imputed (use --impute-sd to fill)"))
+            else:
+                usable.append((a, tv))
+        if not usable:
+            if not any(e[0] == s.id for e in excluded):
+                excluded.append((s.id, "no usable treatment arm"))
+            continue
+        shares = [cv.n] if len(usable) == 1 else split_shared_control(cv.n, len(usable))
+        if len(usable) > 1:
+            notes.append(f"{s.id}: control n = {cv.n} split {shares} among {len(usable)} "
+                         "treatment arms sharing it")
+        tp_text = f"day {tp:g}" if tp is not None else "time point not given"
+        if timepoint_days is None:
+            notes.append(f"{s.id}: {outcome} at {tp_text} (latest common time point)")
+        for (a, tv), n2 in zip(usable, shares, strict=True):
+            label = s.citation if len(usable) == 1 else f"{s.citation} [{a.label}]"
+            row = {
+                "study": label, "study_id": s.id, "treatment": a.label,
+                "control": ctrl_arm.label, "timepoint_days": tp,
+                "m1i": tv.mean, "sd1i": tv.sd, "n1i": tv.n,
+                "m2i": cv.mean, "sd2i": cv.sd, "n2i": n2,
+                "year": s.year, "source_cell": s.product.source_cell,
+                "route": s.delivery.route.value if s.delivery.route else None,
+                "species": s.subject.species.value if s.subject.species else None,
+                "cargo_mode": (s.cargo[0].mode.value if s.cargo and s.cargo[0].mode else None),
+            }
+            for how, who in ((tv.how, a.label), (cv.how, ctrl_arm.label)):
+                if how:
+                    notes.append(f"{s.id} [{who}]: {how}")
+            for c in ("sd1i", "sd2i"):
+                if row[c] is None:  # only reachable with impute_sd
+                    who = a.label if c == "sd1i" else ctrl_arm.label
+                    pending_sd.append((row, c, f"{s.id}:{who}"))
+            rows.append(row)
+    if pending_sd:
+        known = [r[c] for r in rows for c in ("sd1i", "sd2i") if r[c] is not None]
+        if not known:
+            raise InputError("cannot impute SDs: no arm with a reported SD for this outcome",
+                             field="impute_sd")
+        fill = float(np.median(known))
+        for row, col, who in pending_sd:
+            row[col] = fill
+            notes.append(f"IMPUTED SD for {who}: {fill:.4g} (median of reported SDs), "
+                         "at the user's request")
+    df = pd.DataFrame(rows, columns=["study", "study_id", "treatment", "control",
+                                     "timepoint_days", "m1i", "sd1i", "n1i", "m2i", "sd2i",
+                                     "n2i", "year", "source_cell", "route", "species",
+                                     "cargo_mode"])
+    return ArmTable(df, excluded, notes, considered)
+
+
+# ----------------------------------------------------------------------------------------------
+# extraction sheets
+# ----------------------------------------------------------------------------------------------
+
+SHEET_REQUIRED = ("study", "indication", "outcome", "n1i", "n2i")
+_ARM_FIELDS = {"m{g}i": "mean", "sd{g}i": "sd", "se{g}i": "se", "med{g}i": "median",
+               "q1_{g}i": "q1", "q3_{g}i": "q3", "min{g}i": "min", "max{g}i": "max",
+               "n{g}i": "n"}
+
+
+def _num(v: Any) -> float | None:
+    if v is None or (isinstance(v, float) and np.isnan(v)):
+        return None
+    if isinstance(v, str):
+        if v.strip().upper() in ("", "NA", "NR", "NAN"):
+            return None
+        return float(v)
+    return float(v)
+
+
+def read_extraction_sheet(path: str | Path) -> list[Study]:
+    """Turn an extraction sheet (one row per comparison) into Study objects with arms.
+
+    Columns: ``study`` (id), ``indication``, ``outcome``; per arm (1 = treatment,
+    2 = control) ``m1i, sd1i, se1i, n1i, med1i, q1_1i, q3_1i, min1i, max1i`` and the same with 2;
+    optional ``treatment``, ``control`` (arm labels), ``timepoint_days``, ``unit``,
+    ``higher_is_better``, ``first_author``, ``year``, ``journal``, ``doi``, ``pmid`` and
+    SYRCLE judgements ``rob_<item>`` (e.g. ``rob_1`` or ``rob_blinding_assessor``). Several rows
+    with the same study id become one study with several arms/outcomes.
+    """
+    src = str(path)
+    try:
+        df = pd.read_csv(path, dtype=str, keep_default_na=False)
+    except (OSError, pd.errors.ParserError) as exc:
+        raise InputError(f"cannot read the extraction sheet: {exc}", source=src) from exc
+    missing = [c for c in SHEET_REQUIRED if c not in df.columns]
+    if missing:
+        raise InputError("extraction sheet lacks required columns", source=src,
+                         field=", ".join(missing), accepted=SHEET_REQUIRED)
+    studies: dict[str, Study] = {}
+    for i, rec in enumerate(df.to_dict("records")):
+        line = i + 2
+        try:
+            sid = rec["study"].strip()
+            st = studies.get(sid)
+            if st is None:
+                rob = normalise({k: v for k, v in rec.items() if k.startswith("rob_") and v})
+                year = _num(rec.get("year"))
+                st = Study(
+                    id=sid, indication=Indication.parse(rec["indication"], field="indication"),
+                    first_author=rec.get("first_author") or None,
+                    year=int(year) if year is not None else None,
+                    journal=rec.get("journal") or None,
+                    source=Source(doi=rec.get("doi") or None, pmid=rec.get("pmid") or None),
+                    risk_of_bias=rob,  # type: ignore[arg-type]
+                )
+                studies[sid] = st
+            tp = _num(rec.get("timepoint_days"))
+            hib_text = (rec.get("higher_is_better") or "").strip().lower()
+            hib = None if not hib_text else hib_text in ("1", "true", "yes", "y")
+            for g, role, default in ((1, "treatment", "treatment"), (2, "control", "control")):
+                label = (rec.get(role) or default).strip()
+                vals: dict[str, Any] = {}
+                for col, attr in _ARM_FIELDS.items():
+                    c = col.format(g=g)
+                    if c in rec:
+                        vals[attr] = _num(rec[c])
+                if vals.get("n") is not None:
+                    vals["n"] = int(vals["n"])
+                out = ArmOutcome(measure=rec["outcome"].strip(), timepoint_days=tp,
+                                 unit=rec.get("unit") or None, higher_is_better=hib, **vals)
+                arm = next((a for a in st.arms if a.label == label), None)
+                if arm is None:
+                    st.arms.append(Arm(label=label, role=role, outcomes=[out]))  # type: ignore[arg-type]
+                elif not any(o.measure == out.measure and o.timepoint_days == tp
+                             for o in arm.outcomes):
+                    arm.outcomes.append(out)
+        except InputError as exc:
+            raise exc.located(src, line) from exc
+        except (ValueError, TypeError) as exc:
+            raise InputError(str(exc).splitlines()[0], source=src, line=line) from exc
+    return list(studies.values())

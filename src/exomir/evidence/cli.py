@@ -1,0 +1,312 @@
+"""``exomir evidence ...``: meta-analysis from a CSV or the knowledge base, risk of bias, sheets."""
+
+from __future__ import annotations
+
+import json
+import math
+import warnings
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Any
+
+import pandas as pd
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from exomir.core.errors import InputError
+from exomir.evidence import analysis, plots, rob
+from exomir.evidence.arms import arm_table, read_extraction_sheet
+from exomir.evidence.effects import MEASURES, describe_measure, escalc, is_log_scale
+from exomir.evidence.meta import METHODS, MetaResult, rma
+
+console = Console()
+evidence_app = typer.Typer(help="Evidence synthesis: effect sizes, meta-analysis (metafor "
+                           "conventions), small-study effects, risk of bias, plots.",
+                           no_args_is_help=True)
+
+
+class Fmt(str, Enum):
+    table = "table"
+    json = "json"
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(evidence_app, name="evidence")
+
+
+def _read_csv(path: Path) -> pd.DataFrame:
+    if not path.is_file():
+        raise InputError("file not found", source=path, field="--data")
+    try:
+        return pd.read_csv(path, na_values=["NA", "NR", ""], keep_default_na=True)
+    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise InputError(f"cannot read CSV: {exc}", source=path) from exc
+
+
+def _fmt(x: float | None, d: int = 4) -> str:
+    if x is None or (isinstance(x, float) and not math.isfinite(x)):
+        return "NA"
+    return f"{x:.{d}f}"
+
+
+def _pfmt(p: float | None) -> str:
+    if p is None:
+        return "NA"
+    return "<.0001" if p < 1e-4 else f"{p:.4f}"
+
+
+def _print_model(r: MetaResult, measure: str, title: str) -> None:
+    t = Table(title=title, show_header=True)
+    t.add_column("quantity")
+    t.add_column("value", justify="right")
+    stat = "t" if r.test == "knha" else "z"
+    rows: list[tuple[str, str]] = [
+        ("k (studies pooled)", str(r.k)),
+        ("model", f"{r.method}{' + Knapp-Hartung' if r.test == 'knha' else ''}"),
+        ("estimate", _fmt(r.estimate)),
+        ("se", _fmt(r.se)),
+        (f"{stat}val{f' (df={r.ddf})' if r.ddf else ''}", _fmt(r.zval)),
+        ("pval", _pfmt(r.pval)),
+        (f"{r.level:g}% CI", f"[{_fmt(r.ci_lb)}, {_fmt(r.ci_ub)}]"),
+        ("prediction interval", f"[{_fmt(r.pi_lb)}, {_fmt(r.pi_ub)}]"),
+    ]
+    if is_log_scale(measure):
+        rows.append(("exp(estimate) [CI]", f"{_fmt(math.exp(r.estimate))} "
+                     f"[{_fmt(math.exp(r.ci_lb))}, {_fmt(math.exp(r.ci_ub))}]"))
+    if r.method not in ("FE", "EE"):
+        rows += [("tau^2", f"{_fmt(r.tau2)} [{_fmt(r.tau2_ci_lb)}, {_fmt(r.tau2_ci_ub)}]")]
+    rows += [("I^2 (%)", _fmt(r.i2, 2)), ("H^2", _fmt(r.h2)),
+             (f"Q (df={r.q_df})", f"{_fmt(r.q)}, p = {_pfmt(r.q_pval)}")]
+    if r.p > 1:
+        for n, b, s, pv in zip(r.coef_names, r.beta, r.se_beta, r.pvals, strict=True):
+            rows.append((f"coef {n}", f"{_fmt(float(b))} (se {_fmt(float(s))}, p {_pfmt(float(pv))})"))
+        rows.append((f"QM (df={','.join(map(str, r.qm_df))})",
+                     f"{_fmt(r.qm)}, p = {_pfmt(r.qm_pval)}"))
+    for a, b in rows:
+        t.add_row(a, b)
+    console.print(t)
+
+
+@evidence_app.command("meta")
+def meta(
+    data: Annotated[Path | None, typer.Option("--data", help="CSV with metafor columns (m1i, "
+                    "sd1i, n1i, m2i, sd2i, n2i | ai, bi, ci, di | yi, vi) and a 'study' column.")
+                    ] = None,
+    indication: Annotated[str | None, typer.Option(help="Pool arm-level outcomes from the "
+                          "knowledge base for this indication.")] = None,
+    outcome: Annotated[str | None, typer.Option(help="Outcome measure in the knowledge base, "
+                       "e.g. wound_closure.")] = None,
+    timepoint: Annotated[float | None, typer.Option(help="Time point (days); default the "
+                         "latest common one per study.")] = None,
+    impute_sd: Annotated[bool, typer.Option("--impute-sd", help="Fill a missing SD with the "
+                         "median reported SD (reported in the output).")] = False,
+    measure: Annotated[str, typer.Option(help=f"One of {', '.join(MEASURES)}.")] = "SMD",
+    method: Annotated[str, typer.Option(help=f"One of {', '.join(METHODS)}.")] = "REML",
+    knha: Annotated[bool, typer.Option("--knha", help="Knapp-Hartung adjustment.")] = False,
+    by: Annotated[str | None, typer.Option(help="Subgroup column.")] = None,
+    mods: Annotated[str | None, typer.Option("--mods", help="Comma-separated moderator "
+                    "columns for a meta-regression.")] = None,
+    bias: Annotated[bool, typer.Option("--bias", help="Egger, Begg and trim-and-fill.")] = False,
+    loo: Annotated[bool, typer.Option("--leave1out", help="Leave-one-out table.")] = False,
+    level: Annotated[float, typer.Option(help="Confidence level in percent.")] = 95.0,
+    fmt: Annotated[Fmt, typer.Option("--format")] = Fmt.table,
+    plot: Annotated[Path | None, typer.Option(help="Forest plot file (.svg/.png).")] = None,
+    funnel: Annotated[Path | None, typer.Option(help="Funnel plot file.")] = None,
+    bubble: Annotated[Path | None, typer.Option(help="Bubble plot file (with --mods).")] = None,
+) -> None:
+    """Random-/fixed-effects meta-analysis with metafor's numbers (rma, escalc defaults)."""
+    measure = measure.upper()
+    if (data is None) == (indication is None):
+        raise InputError("give either --data FILE.csv or --indication (with --outcome)",
+                         field="--data/--indication")
+    report: dict[str, Any] | None = None
+    caught: list[str] = []
+    with warnings.catch_warnings(record=True) as wlist:
+        warnings.simplefilter("always")
+        if data is not None:
+            df = _read_csv(data)
+        else:
+            if outcome is None:
+                raise InputError("--indication needs --outcome (e.g. wound_closure)",
+                                 field="--outcome")
+            from exomir.kb import open_kb
+
+            studies = open_kb().studies(indication=indication)
+            table = arm_table(studies, outcome, timepoint_days=timepoint, impute_sd=impute_sd)
+            report = table.report()
+            if table.data.empty:
+                why: dict[str, int] = {}
+                for _, reason in table.excluded:
+                    why[reason] = why.get(reason, 0) + 1
+                summary = "; ".join(f"{n} x {w}" for w, n in why.items())
+                raise InputError(f"no study has usable arm-level data for {outcome!r}: "
+                                 f"{len(table.excluded)} left out ({summary})",
+                                 field="--outcome", value=outcome)
+            df = table.data
+            if measure not in ("SMD", "MD", "ROM"):
+                raise InputError("arm-level outcomes from the knowledge base are continuous",
+                                 field="--measure", value=measure, accepted="SMD, MD, ROM")
+        es = escalc(measure, df)
+        test = "knha" if knha else "z"
+        slab = es["study"].astype(str).tolist()
+        out: dict[str, Any]
+        if mods:
+            r = analysis.meta_regression(es, [m.strip() for m in mods.split(",")],
+                                         method=method, test=test)
+            res_plot: Any = r
+            out = r.to_dict()
+        elif by:
+            if by not in es.columns:
+                raise InputError("subgroup column not found", field="--by", value=by,
+                                 accepted=list(map(str, es.columns)))
+            groups = es[by].fillna("NR").astype(str).tolist()
+            sg = analysis.subgroups(es["yi"], es["vi"], groups, method=method, test=test,
+                                    slab=slab, by=by, level=level)
+            r = sg.overall
+            res_plot = sg
+            out = sg.overall.to_dict()
+            out["subgroups"] = sg.to_dict()
+        else:
+            r = rma(es["yi"], es["vi"], method=method, test=test, slab=slab, level=level)
+            res_plot = r
+            out = r.to_dict()
+        out["measure"] = measure
+        out["measure_description"] = describe_measure(measure)
+        tf = None
+        if bias and r.int_only:
+            eg, bg, tf = analysis.egger(r), analysis.begg(r), analysis.trimfill(r)
+            out["small_study"] = {"egger": eg.to_dict(), "begg": bg.to_dict(),
+                                  "trimfill": {"k0": tf.k0, "side": tf.side,
+                                               "estimate": tf.fit.estimate,
+                                               "ci_lb": tf.fit.ci_lb, "ci_ub": tf.fit.ci_ub}}
+        if loo and r.int_only:
+            out["leave1out"] = analysis.leave1out(r).to_dict("records")
+        if plot is not None:
+            if mods:
+                raise InputError("--plot draws a forest plot; use --bubble with --mods",
+                                 field="--plot")
+            plots.forest(res_plot, plot, measure=measure)
+        if funnel is not None:
+            plots.funnel(r, funnel, trimfill=tf or (analysis.trimfill(r) if r.int_only
+                                                    and r.k >= 3 else None), measure=measure)
+        if bubble is not None:
+            plots.bubble(r, bubble)
+    caught = [str(w.message) for w in wlist]
+    if report is not None:
+        out["source"] = {"knowledge_base": True, "indication": indication, "outcome": outcome,
+                         **report}
+    if caught:
+        out["warnings"] = caught
+    if fmt == Fmt.json:
+        typer.echo(json.dumps(out, indent=2, default=_json_default))
+        return
+    for msg in caught:
+        console.print(f"[yellow]warning:[/] {msg}", highlight=False)
+    if report is not None:
+        console.print(f"Knowledge base, {indication}, outcome {outcome!r}: "
+                      f"{report['studies_pooled']} studies pooled ({report['comparisons']} "
+                      f"comparisons), {report['studies_left_out']} left out of "
+                      f"{report['studies_considered']}.", highlight=False)
+        reasons: dict[str, int] = {}
+        for _, why in table.excluded:
+            reasons[why] = reasons.get(why, 0) + 1
+        for why, n in sorted(reasons.items(), key=lambda kv: -kv[1]):
+            console.print(f"  left out: {n} x {why}", highlight=False)
+        for note in table.notes:
+            console.print(f"  note: {note}", highlight=False)
+    console.print(f"Effect size: {describe_measure(measure)}", highlight=False)
+    if by and "subgroups" in out:
+        for g, res in sg.groups.items():
+            _print_model(res, measure, f"subgroup {by} = {g}")
+        console.print(f"Test of subgroup differences: Q = {_fmt(sg.q_between)}, "
+                      f"df = {sg.q_between_df}, p = {_pfmt(sg.q_between_pval)}", highlight=False)
+    _print_model(r, measure, "Overall" if not mods else "Meta-regression")
+    st = Table(title="Studies")
+    for c in ("study", "yi", "vi", "weight %"):
+        st.add_column(c, justify="left" if c == "study" else "right")
+    for s, y, v, w in zip(r.slab, r.yi, r.vi, r.weights, strict=True):
+        st.add_row(s, _fmt(float(y)), _fmt(float(v)), _fmt(float(w), 2))
+    console.print(st)
+    if "small_study" in out:
+        ss = out["small_study"]
+        console.print(f"Egger: {'t' if r.test == 'knha' else 'z'} = "
+                      f"{_fmt(ss['egger']['statistic'])}, p = {_pfmt(ss['egger']['pval'])}; "
+                      f"Begg: tau = {_fmt(ss['begg']['statistic'])}, "
+                      f"p = {_pfmt(ss['begg']['pval'])}; trim-and-fill: k0 = "
+                      f"{ss['trimfill']['k0']} ({ss['trimfill']['side']}), adjusted "
+                      f"{_fmt(ss['trimfill']['estimate'])}", highlight=False)
+    for p in (plot, funnel, bubble):
+        if p is not None:
+            console.print(f"wrote {p}", highlight=False)
+
+
+def _json_default(o: object) -> Any:
+    if hasattr(o, "item"):
+        return o.item()  # type: ignore[attr-defined]
+    return str(o)
+
+
+@evidence_app.command("rob")
+def rob_cmd(
+    indication: Annotated[str | None, typer.Option(help="Studies of this indication.")] = None,
+    sheet: Annotated[Path | None, typer.Option("--sheet", help="Extraction sheet with "
+                     "rob_<item> columns instead of the knowledge base.")] = None,
+    fmt: Annotated[Fmt, typer.Option("--format")] = Fmt.table,
+    plot: Annotated[Path | None, typer.Option(help="Traffic-light plot (.svg/.png).")] = None,
+    assessed_only: Annotated[bool, typer.Option("--assessed-only", help="Only studies with "
+                             "at least one judgement.")] = True,
+) -> None:
+    """SYRCLE risk-of-bias traffic-light table (Hooijmans 2014)."""
+    if sheet is not None:
+        studies = read_extraction_sheet(sheet)
+    else:
+        from exomir.kb import open_kb
+
+        studies = open_kb().studies(indication=indication)
+    if assessed_only:
+        studies = [s for s in studies if s.risk_of_bias]
+    table = rob.traffic_light(studies)
+    if plot is not None and len(table):
+        plots.traffic_light(table, plot)
+    if fmt == Fmt.json:
+        typer.echo(json.dumps({"items": [i for i, _, _ in rob.SYRCLE_ITEMS],
+                               "studies": table.to_dict("records"),
+                               "summary": rob.summary(table).to_dict("records")}, indent=2))
+        return
+    if table.empty:
+        console.print("No study has SYRCLE judgements yet (add rob_<item> columns to an "
+                      "extraction sheet and run 'exomir evidence import-sheet').")
+        return
+    t = Table(title="SYRCLE risk of bias (items 1-10)")
+    t.add_column("study")
+    for n in range(1, 11):
+        t.add_column(str(n), justify="center")
+    mark = {"low": "[green]+[/]", "high": "[red]-[/]", "unclear": "[yellow]?[/]",
+            "not assessed": " "}
+    for _, row in table.iterrows():
+        t.add_row(str(row["study"]), *[mark[str(row[i])] for i in rob.ITEM_IDS])
+    console.print(t)
+    for i, (item, _, q) in enumerate(rob.SYRCLE_ITEMS, start=1):
+        console.print(f"  {i}. {item}: {q}", highlight=False)
+    if plot is not None:
+        console.print(f"wrote {plot}", highlight=False)
+
+
+@evidence_app.command("import-sheet")
+def import_sheet(
+    sheet: Annotated[Path, typer.Argument(help="Extraction sheet CSV (see docs/evidence.md).")],
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Validate only.")] = False,
+) -> None:
+    """Add a user's extraction sheet (arm-level outcomes, SYRCLE) to the knowledge base."""
+    studies = read_extraction_sheet(sheet)
+    n_out = sum(len(a.outcomes) for s in studies for a in s.arms)
+    if dry_run:
+        console.print(f"{len(studies)} studies, {n_out} arm outcomes valid (not written)",
+                      highlight=False)
+        return
+    from exomir.kb import open_kb
+
+    n = open_kb().upsert_studies(studies)
+    console.print(f"{n} studies with {n_out} arm outcomes written to the knowledge base",
+                  highlight=False)
