@@ -110,10 +110,9 @@ def test_identical_effects_give_zero_heterogeneity() -> None:
 
 
 def test_zero_variances() -> None:
-    with pytest.raises(InputError, match="non-positive"):
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            rma([0.1, 0.2, 0.4], [0.0, 0.1, 0.1], method="DL")
+    with pytest.raises(InputError, match="non-positive"), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        rma([0.1, 0.2, 0.4], [0.0, 0.1, 0.1], method="DL")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         r = rma([0.1, 0.5, 0.9], [0.0, 0.1, 0.1], method="HE")  # HE: tau2 > 0 so weights finite

@@ -286,7 +286,7 @@ def build_model(spec: BodySpec, release: ReleaseProfile | None = None) -> BodyMo
     units = {s: "particle" for s in [*VESICLE_STATES, cev]}
     units.update({cyt: "copy/cell", risc: "copy/cell", eff: "particle/cell"})
     units.update({s: "dimensionless" for s in [*gene_states, out_state]})
-    times = sorted(th.regimen.times_days) if spec.dose_particles > 0 else []
+    times = sorted(th.regimen.times_days or [0.0]) if spec.dose_particles > 0 else []
     return BodyModel(spec=spec, species=species, fluxes=fx, table=table, derived=derived,
                      genes=genes, rmax=rmax, pathways=pathways, target=target, outcome=outcome,
                      dose_dest=dose_dest, dose_times=times, release=release, days=th.days,

@@ -8,7 +8,7 @@ from typing import Any
 
 import pandas as pd
 
-from exomir.core import GeneSet
+from exomir.core import CargoMode, GeneSet
 from exomir.design.spec import CandidateDesign, CargoChoice, DesignSpec
 from exomir.report import Section, TableBlock, TextBlock, Warning_
 
@@ -45,7 +45,7 @@ def targets_for(plan: CargoPlan, mirnas: list[str]) -> list[dict[str, Any]]:
         sub = plan.interactions[(plan.interactions["mirna"] == name)
                                 & plan.interactions["gene"].isin(want)]
         for r in sub.itertuples(index=False):
-            cs = float(r.context_score)
+            cs = float(r.context_score)  # type: ignore[arg-type]
             rep = (1 - 2 ** min(0.0, cs)) if cs == cs else VALIDATED_MAX_REPRESSION
             best[str(r.gene)] = max(best.get(str(r.gene), 0.0), rep)
     return [{"gene": g, "max_repression": round(v, 6)} for g, v in sorted(best.items())]
@@ -121,4 +121,4 @@ def resolve_cargo(c: CandidateDesign, plan: CargoPlan) -> list[CargoChoice]:
     """The candidate's cargo, or the best-ranked single miRNA (native loading) when omitted."""
     if c.cargo:
         return c.cargo
-    return [CargoChoice(name=plan.best[0], mode="native")]  # type: ignore[arg-type]
+    return [CargoChoice(name=plan.best[0], mode=CargoMode.NATIVE)]

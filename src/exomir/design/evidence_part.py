@@ -63,7 +63,8 @@ def evidence_section(spec: DesignSpec, studies: list[Study]) -> Section:
     sec.blocks.append(TextBlock(
         f"Pooling '{outcome}': {report['studies_pooled']} of {report['studies_considered']} "
         f"studies have arm-level numbers ({report['comparisons']} treatment-vs-control "
-        f"comparisons); {report['studies_left_out']} left out, most because the publication "
+        f"comparisons); {report['studies_considered'] - report['studies_pooled']} studies left "
+        "out entirely, most because the publication "
         "reports no arm-level mean/SD or median/IQR in the text read. No missing SD or n was "
         "filled by assumption."))
     for note in report["notes"]:

@@ -8,8 +8,8 @@ from collections.abc import Mapping, Sequence
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
 
 plt.rcParams.update({"svg.fonttype": "none", "font.size": 9, "axes.spines.top": False,
                      "axes.spines.right": False})
@@ -41,7 +41,7 @@ def bands(times: np.ndarray, series: Mapping[str, np.ndarray], *, ylabel: str, t
     return to_svg(fig)
 
 
-def dose_response(doses: Sequence[float], curves: Mapping[str, tuple[np.ndarray, np.ndarray,
+def dose_response(doses: Sequence[float] | np.ndarray, curves: Mapping[str, tuple[np.ndarray, np.ndarray,
                                                                      np.ndarray]],
                   *, ylabel: str, title: str, goal: float | None = None) -> str:
     """Median and 5-95 % band versus dose (particles per administration, log axis)."""

@@ -37,7 +37,7 @@ class DesignResult:
 
 
 def _science_warnings(spec: DesignSpec, runs: list[CandidateRun], designs: Section,
-                      product_warnings: list[str]) -> list[Warning_]:
+                      product_warnings: list[tuple[str, str]]) -> list[Warning_]:
     out: list[Warning_] = []
     cands = designs.data["candidates"]
     for r in runs:
@@ -61,8 +61,8 @@ def _science_warnings(spec: DesignSpec, runs: list[CandidateRun], designs: Secti
         if not r.targets:
             out.append(Warning_(f"{name}: its cargo hits none of the indication's intended "
                                 "targets in the interaction data.", severity="caution"))
-    for w in product_warnings:
-        out.append(Warning_(w, severity="critical"))
+    for sev, w in product_warnings:
+        out.append(Warning_(w, severity=sev))
     out.append(Warning_(
         "Pathway and outcome links are assumptions calibrated to a few published group means; "
         "exposure and knockdown rest on sourced pharmacokinetics but cell-level uptake and RISC "

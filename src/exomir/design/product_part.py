@@ -9,17 +9,19 @@ from exomir.design.spec import DesignSpec
 from exomir.report import Section, TableBlock, TextBlock, Warning_
 
 HUMAN_WEIGHT_KG = 60.0  # FDA 2005 guidance reference adult
-IMPRACTICAL_T175 = 1000  # flasks per cohort; assumption: beyond one facility's manual capacity
+IMPRACTICAL_T175 = 1000  # flasks per cohort; assumption: beyond manual flask culture
+IMPRACTICAL_BIOREACTOR_L = 200.0  # litres; assumption: beyond a single-use bioreactor run
 
 
-def product_section(spec: DesignSpec, runs: list[CandidateRun]) -> tuple[Section, list[str]]:
+def product_section(spec: DesignSpec, runs: list[CandidateRun]
+                    ) -> tuple[Section, list[tuple[str, str]]]:
     from exomir.body.params import species_table
     from exomir.quality.dose import hed
     from exomir.quality.manufacture import plan, sensitivity
     from exomir.quality.misev import load_checklist
 
     sec = Section("Product and manufacturing")
-    warnings: list[str] = []
+    warnings: list[tuple[str, str]] = []  # (severity, message)
     bw = float(species_table()[spec.species.value]["body_weight_kg"])
     rows, hed_rows, plan_rows = [], [], []
     data: dict[str, Any] = {"body_weight_kg": bw, "candidates": {}}
@@ -50,12 +52,13 @@ def product_section(spec: DesignSpec, runs: list[CandidateRun]) -> tuple[Section
             plan_rows.append([c.name, label, p.particles_final, p.cells, p.surface_cm2,
                               p.t175_flasks, p.medium_l, p.bioreactor_l, p.batches, p.days])
         if hum.t175_flasks > IMPRACTICAL_T175:
-            warnings.append(
+            warnings.append(("critical" if hum.bioreactor_l > IMPRACTICAL_BIOREACTOR_L
+                             else "caution",
                 f"{c.name}: a {spec.cohort_subjects}-subject human cohort at the HED needs "
                 f"{hum.cells:.3g} producer cells ({hum.t175_flasks:,} T175 flasks or "
-                f"{hum.bioreactor_l:.3g} L of bioreactor) at the central secretion rate: "
-                "impractical without scale-up; the secretion rate per cell dominates this "
-                "estimate (section 5).")
+                f"{hum.bioreactor_l:.3g} L of bioreactor) at the central secretion rate: beyond "
+                "flask culture, plan a bioreactor process; the secretion rate per cell "
+                "dominates this estimate (section 5)."))
         data["candidates"][c.name] = item
     sec.blocks.append(TableBlock(
         "Required particles", ["candidate", "particles/dose", "doses", "particles/subject",
@@ -81,7 +84,7 @@ def product_section(spec: DesignSpec, runs: list[CandidateRun]) -> tuple[Section
     data["misev_mandatory"] = [m[0] for m in must]
     sec.blocks.append(TextBlock("Check a preparation with 'exomir quality misev RECORD.yaml' and "
                                 "a batch with 'exomir quality release SPEC.yaml BATCH.yaml'."))
-    for w in warnings:
-        sec.blocks.append(Warning_(w, severity="critical"))
+    for sev, w in warnings:
+        sec.blocks.append(Warning_(w, severity=sev))
     sec.data = data
     return sec, warnings

@@ -46,7 +46,7 @@ def sensitivity(spec: DesignSpec, run: CandidateRun, progress: Any) -> list[dict
             try:
                 res = simulate(run.body_spec, 1, variability=False, release=run.release,
                                overrides={p.name: v})
-            except Exception as exc:  # noqa: BLE001 - a parameter the solver cannot take is reported
+            except Exception as exc:
                 vals.append(float("nan"))
                 out.append({"parameter": p.name, "error": str(exc)})
                 continue

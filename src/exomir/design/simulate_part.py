@@ -135,7 +135,8 @@ def designs_section(spec: DesignSpec, plan: CargoPlan, runs: list[CandidateRun],
     key, unit, label = outcome_key(runs[0].result)
     base_out = outcome_at(base, day)
     sec.blocks.append(TextBlock(
-        f"{len(runs)} candidates, {spec.subjects} virtual {spec.species.value}s each "
+        f"{len(runs)} candidates, {spec.subjects} virtual "
+        f"{ {'mouse': 'mice', 'rat': 'rats', 'human': 'humans'}[spec.species.value]} each "
         f"(lognormal between-subject variability; seed {spec.seed}); values are median "
         f"[5th-95th percentile]. Untreated at day {day:g}: {np.median(base_out):.3g} {unit}."))
     rows = []

@@ -85,8 +85,8 @@ def wan_mean_sd(
     *,
     q1: float | None = None,
     q3: float | None = None,
-    min: float | None = None,  # noqa: A002 - metafor/Wan naming
-    max: float | None = None,  # noqa: A002
+    min: float | None = None,
+    max: float | None = None,
 ) -> tuple[float, float, str]:
     """Mean and SD from a median with IQR and/or range (Wan et al. 2014, BMC Med Res Methodol
     14:135, doi:10.1186/1471-2288-14-135), assuming normality.

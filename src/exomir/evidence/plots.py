@@ -7,17 +7,17 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-from matplotlib.patches import Polygon  # noqa: E402
-from scipy import stats  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from matplotlib.patches import Polygon
+from scipy import stats
 
-from exomir.core.errors import InputError  # noqa: E402
-from exomir.evidence.analysis import SubgroupResult, TrimFillResult  # noqa: E402
-from exomir.evidence.effects import is_log_scale  # noqa: E402
-from exomir.evidence.meta import MetaResult  # noqa: E402
-from exomir.evidence.rob import ITEM_IDS  # noqa: E402
+from exomir.core.errors import InputError
+from exomir.evidence.analysis import SubgroupResult, TrimFillResult
+from exomir.evidence.effects import is_log_scale
+from exomir.evidence.meta import MetaResult
+from exomir.evidence.rob import ITEM_IDS
 
 _FORMATS = (".png", ".svg", ".pdf")
 
