@@ -110,18 +110,17 @@ def test_identical_effects_give_zero_heterogeneity() -> None:
 
 
 def test_zero_variances() -> None:
-    with pytest.raises(InputError, match="non-positive"):
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            rma([0.1, 0.2, 0.4], [0.0, 0.1, 0.1], method="DL")
+    with pytest.raises(InputError, match="non-positive"), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        rma([0.1, 0.2, 0.4], [0.0, 0.1, 0.1], method="DL")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         r = rma([0.1, 0.5, 0.9], [0.0, 0.1, 0.1], method="HE")  # HE: tau2 > 0 so weights finite
     assert r.tau2 > 0 and r.q is None
-    with pytest.raises(InputError, match="infinite weights|division by zero"):
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            rma([0.1, 0.1, 0.1], [0.0, 0.1, 0.1], method="FE")
+    with (pytest.raises(InputError, match="infinite weights|division by zero"),
+          warnings.catch_warnings()):
+        warnings.simplefilter("ignore")
+        rma([0.1, 0.1, 0.1], [0.0, 0.1, 0.1], method="FE")
 
 
 def test_bad_arguments_are_input_errors() -> None:

@@ -19,7 +19,8 @@ import pytest
 from exomir.evidence import analysis
 from exomir.evidence.effects import escalc
 from exomir.evidence.meta import rma
-from tests.evidence.rref import METHODS, TESTS, random_datasets, run_reference
+
+from .rref import METHODS, TESTS, random_datasets, run_reference
 
 pytestmark = pytest.mark.reference
 

@@ -85,8 +85,8 @@ def wan_mean_sd(
     *,
     q1: float | None = None,
     q3: float | None = None,
-    min: float | None = None,  # noqa: A002 - metafor/Wan naming
-    max: float | None = None,  # noqa: A002
+    min: float | None = None,
+    max: float | None = None,
 ) -> tuple[float, float, str]:
     """Mean and SD from a median with IQR and/or range (Wan et al. 2014, BMC Med Res Methodol
     14:135, doi:10.1186/1471-2288-14-135), assuming normality.
@@ -168,7 +168,7 @@ def escalc(
     df = pd.DataFrame(columns) if data is None else data.copy()
     for key, val in columns.items():
         if data is not None:
-            df[key] = val
+            df[key] = np.asarray(val)
     if df.empty:
         raise InputError("no rows to compute effect sizes from", field="data")
     if isinstance(slab, str):

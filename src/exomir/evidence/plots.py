@@ -7,17 +7,17 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-from matplotlib.patches import Polygon  # noqa: E402
-from scipy import stats  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from matplotlib.patches import Polygon
+from scipy import stats
 
-from exomir.core.errors import InputError  # noqa: E402
-from exomir.evidence.analysis import SubgroupResult, TrimFillResult  # noqa: E402
-from exomir.evidence.effects import is_log_scale  # noqa: E402
-from exomir.evidence.meta import MetaResult  # noqa: E402
-from exomir.evidence.rob import ITEM_IDS  # noqa: E402
+from exomir.core.errors import InputError
+from exomir.evidence.analysis import SubgroupResult, TrimFillResult
+from exomir.evidence.effects import is_log_scale
+from exomir.evidence.meta import MetaResult
+from exomir.evidence.rob import ITEM_IDS
 
 _FORMATS = (".png", ".svg", ".pdf")
 
@@ -58,7 +58,7 @@ def forest(res: MetaResult | SubgroupResult, path: str | Path, *, measure: str =
             lines.append(("sub", f"Subtotal (k={r.k}, I²={r.i2 or 0:.0f}%)", r))  # type: ignore[arg-type]
     n = len(lines) + 3
     fig, ax = plt.subplots(figsize=(8.5, 0.32 * n + 1.2))
-    ypos = n
+    ypos: float = n
     labels: list[tuple[float, str]] = []
     wmax = max(float(np.max(r.weights)) for _, r in blocks)
     for item in lines:
@@ -67,8 +67,8 @@ def forest(res: MetaResult | SubgroupResult, path: str | Path, *, measure: str =
             labels.append((ypos, str(item[1])))
             continue
         if item[0] == "sub":
-            r = item[2]  # type: ignore[misc]
-            _diamond(ax, ypos, tr(r.ci_lb), tr(r.estimate), tr(r.ci_ub), "#9ecae1")
+            sub_r: MetaResult = item[2]  # type: ignore[misc,assignment]
+            _diamond(ax, ypos, tr(sub_r.ci_lb), tr(sub_r.estimate), tr(sub_r.ci_ub), "#9ecae1")
             labels.append((ypos, str(item[1])))
             continue
         s, y, lo, hi, w = item  # type: ignore[misc]
