@@ -117,10 +117,10 @@ def test_zero_variances() -> None:
         warnings.simplefilter("ignore")
         r = rma([0.1, 0.5, 0.9], [0.0, 0.1, 0.1], method="HE")  # HE: tau2 > 0 so weights finite
     assert r.tau2 > 0 and r.q is None
-    with pytest.raises(InputError, match="infinite weights|division by zero"):
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            rma([0.1, 0.1, 0.1], [0.0, 0.1, 0.1], method="FE")
+    with (pytest.raises(InputError, match="infinite weights|division by zero"),
+          warnings.catch_warnings()):
+        warnings.simplefilter("ignore")
+        rma([0.1, 0.1, 0.1], [0.0, 0.1, 0.1], method="FE")
 
 
 def test_bad_arguments_are_input_errors() -> None:

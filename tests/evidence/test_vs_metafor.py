@@ -15,11 +15,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from tests.evidence.rref import METHODS, TESTS, random_datasets, run_reference
 
 from exomir.evidence import analysis
 from exomir.evidence.effects import escalc
 from exomir.evidence.meta import rma
+
+from .rref import METHODS, TESTS, random_datasets, run_reference
 
 pytestmark = pytest.mark.reference
 

@@ -80,9 +80,9 @@ def _pick_timepoint(arms: Sequence[Arm], key: str, timepoint: float | None) -> f
             times[a.role].update(o.timepoint_days for o in a.outcomes if _norm(o.measure) == key)
     common = times["treatment"] & times["control"]
     if timepoint is not None:
-        return timepoint if timepoint in common else np.nan  # type: ignore[return-value]
+        return timepoint if timepoint in common else np.nan
     if not common:
-        return np.nan  # type: ignore[return-value]
+        return np.nan
     known = [t for t in common if t is not None]
     return max(known) if known else None
 
@@ -255,7 +255,7 @@ def read_extraction_sheet(path: str | Path) -> list[Study]:
             sid = rec["study"].strip()
             st = studies.get(sid)
             if st is None:
-                rob = normalise({k: v for k, v in rec.items() if k.startswith("rob_") and v})
+                rob = normalise({str(k): v for k, v in rec.items() if str(k).startswith("rob_") and v})
                 year = _num(rec.get("year"))
                 st = Study(
                     id=sid, indication=Indication.parse(rec["indication"], field="indication"),
@@ -263,7 +263,7 @@ def read_extraction_sheet(path: str | Path) -> list[Study]:
                     year=int(year) if year is not None else None,
                     journal=rec.get("journal") or None,
                     source=Source(doi=rec.get("doi") or None, pmid=rec.get("pmid") or None),
-                    risk_of_bias=rob,  # type: ignore[arg-type]
+                    risk_of_bias=rob,
                 )
                 studies[sid] = st
             tp = _num(rec.get("timepoint_days"))
@@ -282,7 +282,7 @@ def read_extraction_sheet(path: str | Path) -> list[Study]:
                                  unit=rec.get("unit") or None, higher_is_better=hib, **vals)
                 arm = next((a for a in st.arms if a.label == label), None)
                 if arm is None:
-                    st.arms.append(Arm(label=label, role=role, outcomes=[out]))  # type: ignore[arg-type]
+                    st.arms.append(Arm(label=label, role=role, outcomes=[out]))
                 elif not any(o.measure == out.measure and o.timepoint_days == tp
                              for o in arm.outcomes):
                     arm.outcomes.append(out)

@@ -136,10 +136,10 @@ def meta(
             table = arm_table(studies, outcome, timepoint_days=timepoint, impute_sd=impute_sd)
             report = table.report()
             if table.data.empty:
-                why: dict[str, int] = {}
+                counts: dict[str, int] = {}
                 for _, reason in table.excluded:
-                    why[reason] = why.get(reason, 0) + 1
-                summary = "; ".join(f"{n} x {w}" for w, n in why.items())
+                    counts[reason] = counts.get(reason, 0) + 1
+                summary = "; ".join(f"{n} x {w}" for w, n in counts.items())
                 raise InputError(f"no study has usable arm-level data for {outcome!r}: "
                                  f"{len(table.excluded)} left out ({summary})",
                                  field="--outcome", value=outcome)
@@ -243,7 +243,7 @@ def meta(
 
 def _json_default(o: object) -> Any:
     if hasattr(o, "item"):
-        return o.item()  # type: ignore[attr-defined]
+        return o.item()
     return str(o)
 
 

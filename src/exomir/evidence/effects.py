@@ -168,7 +168,7 @@ def escalc(
     df = pd.DataFrame(columns) if data is None else data.copy()
     for key, val in columns.items():
         if data is not None:
-            df[key] = val
+            df[key] = np.asarray(val)
     if df.empty:
         raise InputError("no rows to compute effect sizes from", field="data")
     if isinstance(slab, str):

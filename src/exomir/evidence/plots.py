@@ -8,6 +8,8 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
+import matplotlib.ticker
+import matplotlib.transforms
 import numpy as np
 import pandas as pd
 from matplotlib.patches import Polygon
@@ -58,8 +60,9 @@ def forest(res: MetaResult | SubgroupResult, path: str | Path, *, measure: str =
             lines.append(("sub", f"Subtotal (k={r.k}, I²={r.i2 or 0:.0f}%)", r))  # type: ignore[arg-type]
     n = len(lines) + 3
     fig, ax = plt.subplots(figsize=(8.5, 0.32 * n + 1.2))
-    ypos = n
+    ypos: float = n
     labels: list[tuple[float, str]] = []
+    right: list[tuple[float, str]] = []
     wmax = max(float(np.max(r.weights)) for _, r in blocks)
     for item in lines:
         ypos -= 1
@@ -67,11 +70,14 @@ def forest(res: MetaResult | SubgroupResult, path: str | Path, *, measure: str =
             labels.append((ypos, str(item[1])))
             continue
         if item[0] == "sub":
-            r = item[2]  # type: ignore[misc]
-            _diamond(ax, ypos, tr(r.ci_lb), tr(r.estimate), tr(r.ci_ub), "#9ecae1")
+            sub_r: MetaResult = item[2]  # type: ignore[misc,assignment]
+            _diamond(ax, ypos, tr(sub_r.ci_lb), tr(sub_r.estimate), tr(sub_r.ci_ub), "#9ecae1")
+            right.append((ypos, f"{tr(sub_r.estimate):.2f} [{tr(sub_r.ci_lb):.2f}, "
+                                f"{tr(sub_r.ci_ub):.2f}]"))
             labels.append((ypos, str(item[1])))
             continue
         s, y, lo, hi, w = item  # type: ignore[misc]
+        right.append((ypos, f"{tr(y):.2f} [{tr(lo):.2f}, {tr(hi):.2f}]  {float(w):4.1f}%"))
         ax.plot([tr(lo), tr(hi)], [ypos, ypos], color="black", lw=0.9)
         size = 4 + 10 * np.sqrt(float(w) / wmax)
         ax.plot([tr(y)], [ypos], marker="s", ms=size, color="#3182bd", mec="black", mew=0.5)
@@ -82,6 +88,8 @@ def forest(res: MetaResult | SubgroupResult, path: str | Path, *, measure: str =
         f"{', Knapp-Hartung' if overall.test == 'knha' else ''})"
     i2 = f", I²={overall.i2:.0f}%" if overall.i2 is not None else ""
     labels.append((ypos, f"{what}, k={overall.k}{i2}"))
+    right.append((ypos, f"{tr(overall.estimate):.2f} [{tr(overall.ci_lb):.2f}, "
+                        f"{tr(overall.ci_ub):.2f}]"))
     if overall.method not in ("FE", "EE") and overall.k > 1:
         ax.plot([tr(overall.pi_lb), tr(overall.pi_ub)], [ypos - 0.6, ypos - 0.6], color="#08519c",
                 lw=2.5, solid_capstyle="butt")
@@ -94,6 +102,12 @@ def forest(res: MetaResult | SubgroupResult, path: str | Path, *, measure: str =
     ax.set_ylim(ypos - 1.2, n)
     if is_log_scale(measure):
         ax.set_xscale("log")
+        ax.xaxis.set_major_formatter(matplotlib.ticker.FormatStrFormatter("%g"))
+    trans = matplotlib.transforms.blended_transform_factory(ax.transAxes, ax.transData)
+    for yv, text in right:
+        ax.text(1.02, yv, text, transform=trans, va="center", fontsize=8, family="monospace")
+    ax.text(1.02, n - 0.2, "estimate [95% CI]  weight", transform=trans, va="center",
+            fontsize=8, fontweight="bold")
     ax.set_xlabel({"SMD": "Standardized mean difference (Hedges' g)", "MD": "Mean difference",
                    "ROM": "Ratio of means", "RR": "Risk ratio", "OR": "Odds ratio",
                    "RD": "Risk difference"}.get(measure.upper(), "Effect size"))
