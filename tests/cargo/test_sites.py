@@ -142,7 +142,7 @@ def test_planted_site_found(seed: str, utr: str) -> None:
 def test_reader_errors(tmp_path: Path) -> None:
     bad = tmp_path / "m.fa"
     bad.write_text(">hsa-miR-x\nUGAG#UAG\n")
-    with pytest.raises(InputError, match="non-nucleotide") as e:
+    with pytest.raises(InputError, match="illegal sequence letter") as e:
         read_mirnas(bad)
     assert e.value.line == 2
     fam = tmp_path / "fam.txt"

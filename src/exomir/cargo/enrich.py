@@ -17,30 +17,14 @@ import numpy.typing as npt
 import pandas as pd
 from scipy.stats import hypergeom
 
-from exomir.core.errors import InputError
 from exomir.core.models import GeneSet
 
 
 def read_gmt(path: str | Path) -> list[GeneSet]:
-    """GMT: name, description, genes... tab-separated, one set per line."""
-    p = Path(path)
-    if not p.exists():
-        raise InputError("file not found", source=p)
-    out = []
-    with p.open(encoding="utf-8", errors="replace") as fh:
-        for n, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            f = line.rstrip("\r\n").split("\t")
-            if len(f) < 3:
-                raise InputError("GMT line needs name, description and at least one gene "
-                                 "(tab-separated)", source=p, line=n, value=line[:60])
-            genes = sorted({g.split(",")[0].strip().upper() for g in f[2:] if g.strip()})
-            out.append(GeneSet(name=f[0].strip(), description=f[1].strip() or None,
-                               genes=genes, source=str(p.name)))
-    if not out:
-        raise InputError("no gene sets in file", source=p)
-    return out
+    """Gene sets of a GMT file (read by :func:`exomir.formats.read_gmt`)."""
+    from exomir.formats import read_gmt as _read
+
+    return list(_read(path))
 
 
 def bh_adjust(p: npt.ArrayLike) -> npt.NDArray[np.float64]:
