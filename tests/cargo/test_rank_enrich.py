@@ -51,9 +51,17 @@ def test_mirtarbase_filters_human(shared_data: Path) -> None:
 
 def test_mirtarbase_support_type(tmp_path: Path) -> None:
     f = tmp_path / "m.tsv"
-    f.write_text("miRNA\tTarget Gene\tSupport Type\n"
-                 "hsa-miR-1\tA\tFunctional MTI\nhsa-miR-1\tB\tFunctional MTI (Weak)\n"
-                 "hsa-miR-1\tC\tNon-Functional MTI\nmmu-miR-1\tD\tFunctional MTI\n")
+    head = ("miRTarBase ID\tmiRNA\tSpecies (miRNA)\tTarget Gene\tTarget Gene (Entrez ID)\t"
+            "Species (Target Gene)\tExperiments\tSupport Type\tReferences (PMID)\n")
+    rows = [("MIRT1", "hsa-miR-1", "Homo sapiens", "A", "1", "Homo sapiens",
+             "Luciferase reporter assay", "Functional MTI", "111"),
+            ("MIRT2", "hsa-miR-1", "Homo sapiens", "B", "2", "Homo sapiens", "Microarray",
+             "Functional MTI (Weak)", "222"),
+            ("MIRT3", "hsa-miR-1", "Homo sapiens", "C", "3", "Homo sapiens", "qRT-PCR",
+             "Non-Functional MTI", "333"),
+            ("MIRT4", "mmu-miR-1", "Mus musculus", "D", "4", "Mus musculus", "Western blot",
+             "Functional MTI", "444")]
+    f.write_text(head + "".join("\t".join(r) + "\n" for r in rows))
     got = {(r.gene, r.evidence.value) for r in read_mirtarbase(f)}
     assert got == {("A", "strong"), ("B", "weak")}
     bad = tmp_path / "bad.tsv"

@@ -59,42 +59,11 @@ def kb_interactions() -> list[MirnaTargetInteraction]:
 
 
 def read_mirtarbase(path: str | Path, prefix: str = "hsa") -> list[MirnaTargetInteraction]:
-    """miRTarBase pairs for one species (by miRNA name prefix).
+    """miRTarBase interactions for one species, read by :func:`exomir.formats.read_mirtarbase`
+    (strong-pairs tables and the official release layout; non-functional MTIs dropped)."""
+    from exomir.formats import read_mirtarbase as _read
 
-    Accepts the redistributed strong-pairs table (columns miRNA, Gene: all strong) or a full
-    miRTarBase export with ``Support Type`` (Functional MTI -> strong, Functional MTI (Weak)
-    -> weak, Non-Functional MTI dropped) and ``Species (miRNA)``.
-    """
-    p = Path(path)
-    if not p.exists():
-        raise InputError("file not found", source=p)
-    try:
-        # the redistributed table has an unnamed leading row-index column: pandas makes it
-        # the index because the header is one field shorter than the rows
-        df = pd.read_csv(p, sep="\t", dtype=str, keep_default_na=False)
-    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
-        raise InputError(f"cannot read as a tab-separated table: {exc}", source=p) from None
-    fields = list(df.columns)
-    if "miRNA" not in fields or not ({"Gene", "Target Gene"} & set(fields)):
-        raise InputError("miRTarBase table needs columns 'miRNA' and 'Gene' (or 'Target Gene')",
-                         source=p, line=1, value=",".join(fields)[:80])
-    gcol = "Gene" if "Gene" in fields else "Target Gene"
-    sup = df["Support Type"] if "Support Type" in fields else pd.Series([""] * len(df))
-    out = []
-    for n, (mir, gene, support) in enumerate(zip(df["miRNA"], df[gcol], sup, strict=True), 2):
-        mir, gene, support = mir.strip(), gene.strip(), str(support).strip()
-        if not mir or not gene or not mir.lower().startswith(prefix + "-"):
-            continue
-        mir = prefix + mir[len(prefix):]  # 'Hsa-miR-21-5p' -> 'hsa-miR-21-5p'
-        if support.startswith("Non-Functional"):
-            continue
-        level = "weak" if "Weak" in support else "strong"
-        out.append(MirnaTargetInteraction(
-            mirna=mir, gene=gene.upper(), evidence=EvidenceLevel(level),
-            method=support or "strong evidence (reporter/western/qPCR)",
-            source=Source(citation=f"miRTarBase ({p.name}, line {n}); Huang 2022 "
-                          "doi:10.1093/nar/gkab1079", doi="10.1093/nar/gkab1079")))
-    return out
+    return list(_read(Path(path), species=prefix))
 
 
 def canonical_name(name: str, prefix: str, known: Collection[str]) -> str:
