@@ -98,3 +98,21 @@ def test_route_text_mapping() -> None:
     assert route_from_text("unclear") is None
     with pytest.raises(InputError, match="accepted: intravenous"):
         Route.parse("oral")
+
+
+def test_read_mapping_errors_name_file_and_line(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from exomir.core.files import read_mapping
+
+    good = tmp_path / "ok.yaml"
+    good.write_text("a: 1\nb: [x, y]\n")
+    assert read_mapping(good) == {"a": 1, "b": ["x", "y"]}
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("a: 1\nb: [x, y\n")
+    with pytest.raises(InputError, match=r"bad\.yaml:\d+: not valid YAML"):
+        read_mapping(bad)
+    lst = tmp_path / "list.json"
+    lst.write_text("[1, 2]")
+    with pytest.raises(InputError, match="expected a mapping"):
+        read_mapping(lst)
+    with pytest.raises(InputError, match="file not found"):
+        read_mapping(tmp_path / "missing.yaml")

@@ -18,14 +18,13 @@ body:                              # optional
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from exomir.core import CargoKind, InputError, Route, TherapySpec
+from exomir.core.files import read_mapping
 
 NATIVE_COPIES_PER_VESICLE = 0.00825  # Chevillet 2014 doi:10.1073/pnas.1408301111
 
@@ -151,13 +150,4 @@ def parse_spec(data: dict[str, Any], source: str | Path | None = None) -> BodySp
 def load_spec(path: str | Path) -> BodySpec:
     """Read a YAML or JSON therapy spec file."""
     p = Path(path)
-    if not p.is_file():
-        raise InputError("file not found", source=p)
-    text = p.read_text(encoding="utf-8")
-    try:
-        data = json.loads(text) if p.suffix.lower() == ".json" else yaml.safe_load(text)
-    except (json.JSONDecodeError, yaml.YAMLError) as exc:
-        line = getattr(getattr(exc, "problem_mark", None), "line", None)
-        raise InputError(f"cannot parse: {exc.__class__.__name__}", source=p,
-                         line=None if line is None else line + 1) from None
-    return parse_spec(data, source=p)
+    return parse_spec(read_mapping(p, accepted="a therapy spec (see examples/)"), source=p)

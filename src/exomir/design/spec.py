@@ -14,6 +14,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from exomir.core import CargoMode, Indication, InputError, Route, Species
+from exomir.core.files import read_mapping
 
 EXAMPLES = {"diabetic_wound": "diabetic_wound.yaml", "neuropathic_pain": "neuropathic_pain.yaml"}
 ISOLATION_METHODS = ("ultracentrifugation", "sec", "tff", "precipitation")
@@ -147,18 +148,8 @@ def parse_design(data: Any, source: str | Path | None = None) -> DesignSpec:
 
 def load_design(path: str | Path) -> DesignSpec:
     p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputError("file not found", source=p, accepted="a YAML or JSON design spec")\
-            from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        line = getattr(getattr(exc, "problem_mark", None), "line", None)
-        raise InputError(f"malformed YAML: {getattr(exc, 'problem', exc)}", source=p,
-                         line=line + 1 if line is not None else None) from None
-    return parse_design(data, source=p)
+    return parse_design(read_mapping(p, accepted="a design spec: indication, candidates, ..."),
+                        source=p)
 
 
 def example_spec(indication: str | Indication) -> DesignSpec:

@@ -30,10 +30,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from exomir.core.errors import InputError
+from exomir.core.files import read_mapping
 from exomir.quality.nta import SizeDistribution, read_size_file, size_stats
 
 
@@ -106,18 +106,7 @@ class ReleaseReport(BaseModel):
 
 
 def _load_yaml(path: str | Path) -> dict[str, object]:
-    p = Path(path)
-    try:
-        data = yaml.safe_load(p.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise InputError(f"cannot read file ({exc.strerror})", source=p) from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise InputError("not valid YAML", source=p,
-                         line=None if mark is None else mark.line + 1) from None
-    if not isinstance(data, dict):
-        raise InputError("expected a YAML mapping", source=p)
-    return data
+    return read_mapping(path)
 
 
 def _validate(model: type[_M], data: dict[str, object], path: str | Path) -> _M:

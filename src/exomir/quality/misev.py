@@ -20,6 +20,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from exomir.core.errors import InputError
+from exomir.core.files import read_mapping
 from exomir.core.models import Study
 
 Level = Literal["mandatory", "if_applicable", "encouraged", "recommended"]
@@ -118,17 +119,7 @@ class CharacterizationRecord(_Rec):
 def load_record(path: str | Path) -> CharacterizationRecord:
     """Read a characterization record YAML; errors name the file and field."""
     p = Path(path)
-    try:
-        data = yaml.safe_load(p.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise InputError(f"cannot read file ({exc.strerror})", source=p) from None
-    except yaml.YAMLError as exc:
-        line = getattr(getattr(exc, "problem_mark", None), "line", None)
-        raise InputError("not valid YAML", source=p,
-                         line=None if line is None else line + 1) from None
-    if not isinstance(data, dict):
-        raise InputError("expected a mapping of record fields", source=p,
-                         accepted=", ".join(CharacterizationRecord.model_fields))
+    data = read_mapping(p, accepted=", ".join(CharacterizationRecord.model_fields))
     try:
         return CharacterizationRecord.model_validate(data)
     except ValidationError as exc:
