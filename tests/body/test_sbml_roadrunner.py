@@ -36,15 +36,18 @@ CASES = [
 
 
 @pytest.mark.reference
+@pytest.mark.parametrize("engine", ["compiled", "numpy"])
 @pytest.mark.parametrize(("name", "kw"), CASES, ids=[c[0] for c in CASES])
-def test_export_agrees_with_roadrunner(name: str, kw: dict) -> None:  # type: ignore[type-arg]
+def test_export_agrees_with_roadrunner(name: str, kw: dict, engine: str) -> None:  # type: ignore[type-arg]
     spec = make_spec(**kw)
     model = build_model(spec)
     days = spec.therapy.days
     ts = np.concatenate([[0.0], np.linspace(0.013, days - 0.013, 60)])
     rng = np.random.default_rng(len(name))
     # two parameter sets: nominal and a random population draw
-    res = simulate(model, 2, times=ts, rtol=1e-9, atol=1e-13, seed=int(rng.integers(1000)))
+    res = simulate(model, 2, times=ts, rtol=1e-9, atol=1e-13, seed=int(rng.integers(1000)),
+                   engine=engine)  # type: ignore[arg-type]
+    assert res.stats.engine == engine
     for k in range(2):
         flat = {p: float(v[k]) for p, v in res.params.items()}
         rr = roadrunner.RoadRunner(to_sbml(model, flat))

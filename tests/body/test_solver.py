@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from scipy.integrate import solve_ivp
 
 from exomir.body import build_model, simulate
@@ -11,7 +12,8 @@ from exomir.body.model import Evaluator
 from .helpers import make_spec
 
 
-def test_matches_scipy_radau_single_subject() -> None:
+@pytest.mark.parametrize("engine", ["compiled", "numpy"])
+def test_matches_scipy_radau_single_subject(engine: str) -> None:
     """Between doses the model is a smooth ODE; Radau (rtol 1e-10) is the reference.
     Tolerance 1e-5 relative on states above 1e-6 of their maximum."""
     spec = make_spec(indication="neuropathic_pain", route="intraperitoneal", dose=1e10,
@@ -19,7 +21,8 @@ def test_matches_scipy_radau_single_subject() -> None:
                                    "copies_per_vesicle": 200})
     model = build_model(spec)
     ts = np.linspace(0, 5, 41)
-    res = simulate(model, 1, variability=False, times=ts, rtol=1e-9, atol=1e-13)
+    res = simulate(model, 1, variability=False, times=ts, rtol=1e-9, atol=1e-13,
+                   engine=engine)  # type: ignore[arg-type]
     flat = model.flat_params(None, 1)
     ev = Evaluator(model, flat)
     y0 = (model.initial_state(flat) + model.dose_jump(flat))[0]
@@ -35,12 +38,13 @@ def test_matches_scipy_radau_single_subject() -> None:
 
 
 def test_batched_sparse_path_equals_single_dense_runs() -> None:
-    """A batch of 60 (sparse batched LU) gives each subject's single-subject (dense) result."""
+    """numpy engine: a batch of 60 (sparse batched LU, shared steps) gives each subject's
+    single-subject (dense) result."""
     spec = make_spec(route="hydrogel", dose=1e10, times=[0, 7], days=10,
                      body={"targets": [{"gene": "PTEN", "log2fc": -0.7}],
                            "copies_per_vesicle": 20})
     ts = np.linspace(0, 10, 21)
-    batch = simulate(spec, 60, seed=11, times=ts, rtol=1e-8, atol=1e-12)
+    batch = simulate(spec, 60, seed=11, times=ts, rtol=1e-8, atol=1e-12, engine="numpy")
     model = batch.model
     for k in (0, 37):
         vals = {p.name: batch.params[p.name][k] for p in model.table}

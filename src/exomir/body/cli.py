@@ -41,6 +41,10 @@ def simulate_cmd(
     params: Annotated[bool, typer.Option("--params", help="Print the parameter table "
                                          "with sources (for the spec, or mouse/wound).")] = False,
     rtol: Annotated[float, typer.Option(help="Relative tolerance of the solver.")] = 1e-5,
+    engine: Annotated[str, typer.Option(help="auto, compiled (numba; compiled once per model "
+                                        "structure and cached) or numpy.")] = "auto",
+    threads: Annotated[int | None, typer.Option(help="Worker threads of the compiled "
+                                                "engine (default: all CPUs).")] = None,
 ) -> None:
     """Simulate a therapy over a virtual population: exposure, copies per cell, knockdown,
     outcome (median and 5-95 % band)."""
@@ -70,6 +74,7 @@ def simulate_cmd(
                   disable=fmt == "json") as prog:
         task = prog.add_task("sim", total=horizon)
         result = simulate(s, subjects, days=horizon, seed=seed, rtol=rtol,
+                          engine=engine, threads=threads,  # type: ignore[arg-type]
                           progress=lambda t: prog.update(task, completed=t))
     summ = result.summary()
     if out is not None:
@@ -98,6 +103,10 @@ def simulate_cmd(
         tab.add_row(str(r.metric), str(r.unit), f"{r.median:.4g}", f"{r.p05:.4g}",
                     f"{r.p95:.4g}")
     console.print(tab)
+    st = result.stats
+    console.print(f"solver: {st.engine} engine, steps per subject "
+                  + (f"mean {st.mean_steps:.0f}, max {st.steps}" if st.engine == "compiled"
+                     else f"{st.steps} (shared)") + f", rtol {rtol:g}")
     console.print(f"[yellow]note:[/] {UNCERTAINTY_NOTE}")
     for p in plots:
         console.print(f"plot: {p}")

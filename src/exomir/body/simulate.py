@@ -2,14 +2,20 @@
 
 Subjects differ by parameters drawn as ``value·exp(σ·z)`` with ``σ = sqrt(ln(1 + cv²))``
 (median = table value) for every parameter with a ``cv`` in the table; ``z`` comes from a
-seeded ``numpy.random.Generator``. All subjects are integrated together by
-:func:`exomir.body.solver.rosenbrock_batch` (no Python loop over subjects).
+seeded ``numpy.random.Generator``. Two engines integrate the population, neither a Python loop
+over subjects: ``compiled`` (default; :mod:`exomir.body.kernel`, the model generated as numba
+code, subjects in parallel, each with its own step size) and ``numpy``
+(:func:`exomir.body.solver.rosenbrock_batch`, all subjects in one array with a shared step).
+Both use the same Rosenbrock method, Jacobian and tolerances; the tests hold them to each
+other, to scipy's Radau and to libRoadRunner.
 """
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -160,8 +166,20 @@ def simulate(
     atol: float = 1e-9,
     release: ReleaseProfile | None = None,
     progress: Callable[[float], None] | None = None,
+    engine: Literal["auto", "compiled", "numpy"] = "auto",
+    threads: int | None = None,
 ) -> Result:
-    """Simulate ``n_subjects`` virtual subjects of a therapy in one batched solve."""
+    """Simulate ``n_subjects`` virtual subjects of a therapy in one batched solve.
+
+    ``engine``: ``auto`` uses the compiled engine and falls back to ``numpy`` (with a
+    warning) when the model cannot be compiled; ``compiled`` raises instead of falling back.
+    ``progress`` receives simulated days (numpy) or days × fraction of subjects done.
+    ``threads`` (compiled engine): worker threads, default all CPUs; results do not depend
+    on it.
+    """
+    if engine not in ("auto", "compiled", "numpy"):
+        raise InputError("unknown engine", field="engine", value=engine,
+                         accepted=["auto", "compiled", "numpy"])
     if n_subjects < 1:
         raise InputError("must be >= 1", field="subjects", value=n_subjects)
     model = spec if isinstance(spec, BodyModel) else build_model(spec, release)
@@ -181,10 +199,27 @@ def simulate(
     t_eval = default_times(horizon) if times is None else np.asarray(times, dtype=float)
     y0 = model.initial_state(flat)
     jump = model.dose_jump(flat)
+    tol = tolerances(model, flat, atol)
+    if engine != "numpy":
+        from exomir.body import kernel
+
+        try:
+            kern = kernel.compile_model(model, ev, elimination_order(model))
+        except kernel.KernelUnavailable as exc:
+            if engine == "compiled":
+                raise
+            warnings.warn(f"compiled engine unavailable ({exc}); using the numpy engine",
+                          RuntimeWarning, stacklevel=2)
+        else:
+            Y, stats = kernel.run(
+                kern, ev, y0, jump, tol, t_eval, model.dose_times, rtol=rtol, threads=threads,
+                progress=None if progress is None else (lambda f: progress(f * horizon)))
+            stats.engine = "compiled"
+            return Result(model=model, times=t_eval, Y=Y, params=flat, stats=stats)
     jumps = [(t, jump) for t in model.dose_times]
     Y, stats = rosenbrock_batch(
         ev.rhs, (ev.lin_rows, ev.lin_cols, ev.lin_vals), ev.dfdt, y0.T.copy(), t_eval,
-        jumps=[(t, j.T.copy()) for t, j in jumps], atol=tolerances(model, flat, atol).T.copy(),
+        jumps=[(t, j.T.copy()) for t, j in jumps], atol=tol.T.copy(),
         rtol=rtol, pattern=ev.pattern, order=elimination_order(model), progress=progress)
     return Result(model=model, times=t_eval, Y=Y, params=flat, stats=stats)
 

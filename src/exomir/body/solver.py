@@ -101,9 +101,14 @@ class SparseBatchLU:
 
 @dataclass
 class SolverStats:
+    """Step counts: for the compiled engine ``steps``/``rejected`` are the maxima over
+    subjects (each subject has its own steps) and ``mean_steps`` their mean."""
+
     steps: int = 0
     rejected: int = 0
     rhs_evals: int = 0
+    mean_steps: float = 0.0
+    engine: str = "numpy"
 
 
 RHS = Callable[[float, np.ndarray, bool], tuple[np.ndarray, Entries]]
