@@ -516,7 +516,7 @@ def _one(p, y0, jump, atol, DT, JT, BR, TE, rtol, h0, out, st):
             if errmax == 0.0:
                 grow = 5.0
             else:
-                grow = min(5.0, 0.9 * errmax ** (-0.25))
+                grow = min(5.0, 0.9 / math.sqrt(math.sqrt(errmax)))  # errmax^(-1/4)
             if (not last) or h_try * grow > h:
                 h = h_try * grow
             if abs(t - tb) < 1e-12:
