@@ -194,7 +194,7 @@ def generate(model: BodyModel, ev: Evaluator, lu: SparseBatchLU) -> tuple[str, L
     coef_slots: list[tuple[int, int]] = []  # (nonlin index, effect index)
     need_effect = False
     rel_used = False
-    w_gene = ev._gene_weights()
+    w_gene = model.gene_weights()
     for fi, (f, effs) in enumerate(ev.nonlin):
         v = f"v{fi}"
         slots = []
@@ -609,7 +609,6 @@ class Kernel:
 
     module: ModuleType
     layout: Layout
-    source: str
 
     def pack(self, ev: Evaluator) -> np.ndarray:
         """Per-subject parameter rows P (N, width)."""
@@ -634,7 +633,7 @@ def compile_model(model: BodyModel, ev: Evaluator, order: list[int]) -> Kernel:
     mod = _load(src)
     if model.release is not None:
         _check_release(mod, model)
-    return Kernel(module=mod, layout=layout, source=src)
+    return Kernel(module=mod, layout=layout)
 
 
 def _check_release(mod: ModuleType, model: BodyModel) -> None:
@@ -673,9 +672,9 @@ def run(
     P = kernel.pack(ev)
     N, n = y0.shape
     t_eval = np.ascontiguousarray(t_eval, dtype=float)
-    jt = np.asarray(sorted(dose_times), dtype=float)
-    br = np.asarray(sorted({float(t) for t in jt} | {float(t_eval[-1])}), dtype=float)
-    dt = np.asarray(dose_times, dtype=float)
+    # dose times: release forcing (DT) and state jumps (JT) read the same sorted array
+    dt = np.asarray(sorted(dose_times), dtype=float)
+    br = np.asarray(sorted({float(t) for t in dt} | {float(t_eval[-1])}), dtype=float)
     out = np.empty((N, n, t_eval.size))
     st = np.zeros((N, 3), dtype=np.int64)
     fail = np.zeros(N, dtype=np.int64)
@@ -690,7 +689,7 @@ def run(
 
     def work(ab: tuple[int, int]) -> int:
         a, b = ab
-        fn(P[a:b], y0[a:b], jump[a:b], atol[a:b], dt, jt, br, t_eval, float(rtol),
+        fn(P[a:b], y0[a:b], jump[a:b], atol[a:b], dt, dt, br, t_eval, float(rtol),
            float(h0), out[a:b], st[a:b], fail[a:b])
         return b - a
 

@@ -81,6 +81,14 @@ class BodyModel:
     def index(self) -> dict[str, int]:
         return {s: i for i, s in enumerate(self.species)}
 
+    def gene_weights(self) -> dict[str, float]:
+        """Σ over pathways of weight·h per gene: E gains Σ_g w_g·ln p_g (docs/body.md)."""
+        w: dict[str, float] = {}
+        for pw in self.pathways:
+            for g, h in pw["genes"].items():  # type: ignore[attr-defined]
+                w[g] = w.get(g, 0.0) + float(pw["weight"]) * float(h)  # type: ignore[arg-type]
+        return w
+
     # ---- parameters -------------------------------------------------------------------
     def flat_params(self, values: Mapping[str, np.ndarray | float] | None = None,
                     n: int = 1) -> dict[str, np.ndarray]:
@@ -329,7 +337,7 @@ class Evaluator:
                             zip(rows_present, starts, ends, strict=True)]
         self.pattern = self._pattern()
         self.release_times = np.asarray(model.dose_times, dtype=float)
-        self._w_gene = self._gene_weights()
+        self._w_gene = model.gene_weights()
 
     @property
     def A(self) -> np.ndarray:
@@ -337,13 +345,6 @@ class Evaluator:
         a = np.zeros((self.N, self.n, self.n))
         a[:, self.lin_rows, self.lin_cols] = self.lin_vals.T
         return a
-
-    def _gene_weights(self) -> dict[str, float]:
-        w: dict[str, float] = {}
-        for pw in self.model.pathways:
-            for g, h in pw["genes"].items():  # type: ignore[attr-defined]
-                w[g] = w.get(g, 0.0) + float(pw["weight"]) * float(h)  # type: ignore[arg-type]
-        return w
 
     def _pattern(self) -> list[tuple[int, int]]:
         ix = self.model.index

@@ -43,11 +43,7 @@ def _math(infix: str) -> libsbml.ASTNode:
 def _effect_expr(model: BodyModel) -> str:
     t = model.target
     terms = [f"emax_ev * {t}_ev_effect / ({t}_ev_effect + ec50_ev)"]
-    w: dict[str, float] = {}
-    for pw in model.pathways:
-        for g, h in pw["genes"].items():  # type: ignore[attr-defined]
-            w[g] = w.get(g, 0.0) + float(pw["weight"]) * float(h)  # type: ignore[arg-type]
-    terms += [f"({v!r}) * ln(protein_{g})" for g, v in w.items()]
+    terms += [f"({v!r}) * ln(protein_{g})" for g, v in model.gene_weights().items()]
     return " + ".join(terms)
 
 
