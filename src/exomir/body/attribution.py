@@ -45,7 +45,8 @@ NEGLIGIBLE_GAIN = {"wound_closure_pct": 0.5, "paw_withdrawal_threshold_g": 0.1,
 
 def coalitions() -> list[tuple[int, int, int]]:
     """The 8 on/off combinations of (mirna, vesicle, vehicle), ∅ first, all last."""
-    return sorted(itertools.product((0, 1), repeat=3), key=lambda c: (sum(c), c))
+    combos = [(a, b, c) for a, b, c in itertools.product((0, 1), repeat=3)]
+    return sorted(combos, key=lambda c: (sum(c), c))
 
 
 def shapley(values: Mapping[tuple[int, int, int], np.ndarray]) -> np.ndarray:

@@ -245,9 +245,9 @@ def generate(model: BodyModel, ev: Evaluator, lu: SparseBatchLU) -> tuple[str, L
                 fparts.append((ix[s], f"d{fi}_{a}"))
         elif f.kind == "release":
             rel_used = True
-            rp = getattr(model.release, "param", None)
-            if isinstance(rp, str):
-                par(rp)  # the release rate is a parameter: register it before the coefficients
+            rel_param = getattr(model.release, "param", None)
+            if isinstance(rel_param, str):
+                par(rel_param)  # the release rate is a parameter: register it first
             # aux[0] keeps the release rate at the last evaluated time; _dfdt runs right
             # after the evaluation at the step's start, so it reuses it
             val += [f"{v} = _rel(t, p, DT)", f"aux[0] = {v}"]
@@ -327,8 +327,8 @@ def generate(model: BodyModel, ev: Evaluator, lu: SparseBatchLU) -> tuple[str, L
     # back substitution is a dependency chain, and a division's latency is ~5x a multiply's)
     lu_code: list[str] = []
     by_pivot = {pkk: (pik, pkj, pij) for pkk, pik, pkj, pij in lu.steps}
-    for k in range(n):
-        pkk = int(lu.diag[k])
+    for kk in range(n):
+        pkk = int(lu.diag[kk])
         lu_code.append(f"V[{pkk}] = 1.0 / V[{pkk}]")
         if pkk not in by_pivot:
             continue
@@ -354,8 +354,8 @@ def generate(model: BodyModel, ev: Evaluator, lu: SparseBatchLU) -> tuple[str, L
     if rel_used:
         assert model.release is not None
         pname = getattr(model.release, "param", None)
-        names = {pname: par(pname)} if isinstance(pname, str) else {}
-        expr = translate_infix(model.release.sbml_infix("tau_x"), "tau_x", names)
+        rel_names = {pname: par(pname)} if isinstance(pname, str) else {}
+        expr = translate_infix(model.release.sbml_infix("tau_x"), "tau_x", rel_names)
         rel_src = f"def _F(x, p):\n    return {expr}\n"
     kl = par("k_depot_loss") if rel_used else "0.0"
     dose = par("dose") if rel_used else "0.0"
@@ -683,7 +683,7 @@ def _check_release(mod: ModuleType, model: BodyModel, layout: Layout) -> None:
     p = np.zeros(layout.width)
     pname = getattr(rel, "param", None)
     if isinstance(pname, str):
-        p[layout.n_lin + layout.named.index(pname)] = float(rel.rate)
+        p[layout.n_lin + layout.named.index(pname)] = float(getattr(rel, "rate"))  # noqa: B009
     got = np.array([mod._F(float(x), p) for x in tau])
     if not np.allclose(got, ref, rtol=1e-9, atol=1e-12):
         worst = float(np.max(np.abs(got - ref)))

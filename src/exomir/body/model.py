@@ -447,10 +447,10 @@ def build_model(spec: BodySpec, release: ReleaseProfile | None = None) -> BodyMo
         else:
             constants[f"cpv_{m.id}"] = f"copies of {m.name} per vesicle (spec)"
         derived[f"escape_{m.id}"] = f"cpv_{m.id} * f_escape * mech_mirna / n_cells"
-    for t in targets:
-        constants[f"rmax_{t.mirna}_{t.gene}"] = (f"maximal repression of {t.gene} by "
-                                                 f"{t.mirna} (spec: max_repression or "
-                                                 "1 - 2^log2fc)")
+    for tg in targets:
+        constants[f"rmax_{tg.mirna}_{tg.gene}"] = (f"maximal repression of {tg.gene} by "
+                                                   f"{tg.mirna} (spec: max_repression or "
+                                                   "1 - 2^log2fc)")
     model = BodyModel(spec=spec, species=species, fluxes=fx, table=table, derived=derived,
                       genes=genes, targets=targets, mirnas=mirnas, pathways=pathways,
                       target=target, outcome=outcome, dose_dest=dose_dest, dose_times=[],

@@ -118,3 +118,25 @@ def parameter_table(indication: str, species: Species | str = Species.MOUSE) -> 
 def base_table() -> ParameterTable:
     """The mouse reference parameters shared by every indication (no profile rows)."""
     return ParameterTable(_make(r, "mouse", 1.0) for r in _load_yaml("parameters.yaml"))
+
+
+def docs_markdown() -> str:
+    """The parameter tables of docs/body.md (generated; a test keeps the docs current)."""
+    parts = ["#### Shared and diabetic-wound parameters (mouse reference values)", "",
+             parameter_table("diabetic_wound", "mouse").to_markdown(), "",
+             "#### Neuropathic-pain profile parameters (rat; shared rows scaled as stated)", ""]
+    prof = ParameterTable(_make(r, "rat", species_table()["rat"]["body_weight_kg"]
+                                / species_table()["mouse"]["body_weight_kg"])
+                          for r in profile("neuropathic_pain")["parameters"])
+    parts += [prof.to_markdown(), "", "#### Per-species values and scaling rules", "",
+              "| name | rule | mouse | rat | human | unit |", "|---|---|---|---|---|---|"]
+    for ind in ("diabetic_wound", "neuropathic_pain"):
+        rules = scaling_rules(ind)
+        tabs = {sp: parameter_table(ind, sp) for sp in ("mouse", "rat", "human")}
+        for name, rule in rules.items():
+            if rule == "none" or (ind == "neuropathic_pain" and name in tabs["mouse"]
+                                  and name in parameter_table("diabetic_wound")):
+                continue
+            v = [f"{tabs[sp].value(name):.4g}" for sp in ("mouse", "rat", "human")]
+            parts.append(f"| {name} | {rule} | {' | '.join(v)} | {tabs['mouse'][name].unit} |")
+    return "\n".join(parts)

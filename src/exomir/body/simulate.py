@@ -197,9 +197,9 @@ class Result:
             rows.append((f"peak_{s}", "%ID", 100 * x.max(axis=1) / dose))
         rows.append((f"peak_{m.target}_mirna_risc", "copy/cell",
                      self.state(f"{m.target}_mirna_risc").max(axis=1)))
-        for x in m.mirnas:
-            rows.append((f"peak_{m.target}_risc_{x.id}", "copy/cell",
-                         self.state(m.risc_state(x.id)).max(axis=1)))
+        for mir in m.mirnas:
+            rows.append((f"peak_{m.target}_risc_{mir.id}", "copy/cell",
+                         self.state(m.risc_state(mir.id)).max(axis=1)))
         rows.append((f"peak_{m.target}_ev_per_cell", "particle/cell",
                      (self.state(f"{m.target}_cell_ev")
                       / self.params["n_cells"][:, None]).max(axis=1)))
@@ -248,12 +248,15 @@ def _check_run_args(n_subjects: object, rtol: float, atol: float, threads: int |
 def _likely_culprit(model: BodyModel, overrides: Mapping[str, object]) -> tuple[str, object]:
     """The input most likely behind a solver failure: the override furthest (in decades)
     from its table value, else the dose or the loading."""
+    from exomir.body.params import parameter_table
+
+    nominal = parameter_table(model.spec.therapy.indication.value, model.spec.species)
     worst: tuple[float, str, object] = (-1.0, "", None)
     for k, v in overrides.items():
-        if k not in model.table:
+        if k not in nominal:
             continue
         a = np.abs(np.asarray(v, dtype=float)).max()
-        ref = max(abs(model.table.value(k)), 1e-300)
+        ref = max(abs(nominal.value(k)), 1e-300)
         dist = abs(math.log10(max(a, 1e-300) / ref))
         if dist > worst[0]:
             worst = (dist, k, float(a))

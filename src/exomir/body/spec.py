@@ -294,7 +294,11 @@ def dose_conversion(spec: BodySpec) -> dict[str, Any]:
     if dose is None:
         return {"value": 0.0, "unit": "particles", "particles": 0.0, "particles_per_ug": None,
                 "ratio_source": None}
-    q = dose.quantity()
+    try:
+        q = dose.quantity()
+    except InputError as exc:
+        raise InputError(exc.message, field="regimen.dose.value", value=dose.value,
+                         accepted=exc.accepted) from None
     out: dict[str, Any] = {"value": float(dose.value), "unit": dose.unit,
                            "particles_per_ug": None, "ratio_source": None}
     if q.check("[particle]"):
@@ -383,7 +387,16 @@ def check_limits(spec: BodySpec) -> list[str]:
     return notes
 
 
-def _first_error(exc: ValidationError) -> tuple[str, str, object]:
+_ACCEPTED = {"greater_than": "> {gt}", "greater_than_equal": ">= {ge}", "less_than": "< {lt}",
+             "less_than_equal": "<= {le}", "float_parsing": "a number",
+             "float_type": "a number", "int_parsing": "a whole number",
+             "bool_parsing": "true or false", "missing": "a value (required field)",
+             "extra_forbidden": "only the documented fields (see docs/body.md)",
+             "string_pattern_mismatch": "text matching {pattern}",
+             "list_type": "a list", "dict_type": "a mapping", "finite_number": "a finite number"}
+
+
+def _first_error(exc: ValidationError) -> tuple[str, str, object, str | None]:
     err = exc.errors()[0]
     field = ".".join(str(p) for p in err["loc"])
     msg = str(err["msg"])
@@ -392,7 +405,12 @@ def _first_error(exc: ValidationError) -> tuple[str, str, object]:
             if known in msg:
                 field = known
                 break
-    return field, msg, err.get("input")
+    tmpl = _ACCEPTED.get(str(err.get("type")))
+    try:
+        accepted = tmpl.format(**(err.get("ctx") or {})) if tmpl else None
+    except (KeyError, IndexError):
+        accepted = None
+    return field, msg, err.get("input"), accepted
 
 
 def _shown(value: object) -> object:
@@ -416,14 +434,15 @@ def parse_spec(data: dict[str, Any], source: str | Path | None = None,
     try:
         therapy = TherapySpec.model_validate(data)
     except ValidationError as exc:
-        field, msg, value = _first_error(exc)
-        raise InputError(msg, source=source, field=field or None, value=_shown(value)) from None
+        field, msg, value, acc = _first_error(exc)
+        raise InputError(msg, source=source, field=field or None, value=_shown(value),
+                         accepted=acc) from None
     try:
         section = BodySection.model_validate(body)
     except ValidationError as exc:
-        field, msg, value = _first_error(exc)
+        field, msg, value, acc = _first_error(exc)
         raise InputError(msg, source=source, field=f"body.{field}".rstrip("."),
-                         value=_shown(value)) from None
+                         value=_shown(value), accepted=acc) from None
     spec = BodySpec(therapy=therapy, body=section,
                     base_dir=None if base_dir is None else str(base_dir))
     try:
