@@ -66,7 +66,7 @@ from exomir.body.solver import (
     StepSizeUnderflow,
 )
 
-KERNEL_VERSION = 2  # bump when the template changes (part of the cache key)
+KERNEL_VERSION = 3  # bump when the template changes (part of the cache key)
 
 
 class KernelUnavailable(RuntimeError):
@@ -259,7 +259,7 @@ def generate(model: BodyModel, ev: Evaluator, lu: SparseBatchLU) -> tuple[str, L
                 j0 = ix[f.on[0]]
                 gated = f.on[-1] == "wound_granulation"
                 gate = f" * y[{ix[f.on[-1]]}]" if gated else ""
-                val += [f"w{fi} = y[{j0}]", f"ex{fi} = {ps[0]} * math.exp(E)",
+                val += [f"w{fi} = y[{j0}]", f"ex{fi} = {ps[0]} * xE",
                         f"base{fi} = ex{fi}{gate}", f"{v} = base{fi} * ({ps[1]} - w{fi})"]
                 fparts = [(j0, f"(-base{fi})"), (ix[f.on[1]], f"{v} * dE_de")]
                 fparts += [(ix[f"protein_{g}"], f"{v} * dE_{g}") for g in egenes]
@@ -268,13 +268,13 @@ def generate(model: BodyModel, ev: Evaluator, lu: SparseBatchLU) -> tuple[str, L
             else:
                 ks, t50, hill = par("k_sensitization"), par("injury_t50"), par("injury_hill")
                 val += [f"inj{fi} = 1.0 / (1.0 + (t / {t50}) ** {hill})",
-                        f"{v} = {ks} * inj{fi} * math.exp(-E)"]
+                        f"{v} = {ks} * inj{fi} / xE"]
                 fparts = [(ix[f.on[0]], f"(-{v} * dE_de)")]
                 fparts += [(ix[f"protein_{g}"], f"(-{v} * dE_{g})") for g in egenes]
                 dtl += [f"tt{fi} = max(t, 1e-12)", f"u{fi} = (tt{fi} / {t50}) ** {hill}",
                         f"ij{fi} = 1.0 / (1.0 + u{fi})",
                         f"dij{fi} = -ij{fi} * ij{fi} * {hill} * u{fi} / tt{fi}",
-                        f"dv{fi} = {ks} * dij{fi} * math.exp(-E)"]
+                        f"dv{fi} = {ks} * dij{fi} / xE"]
         else:  # pragma: no cover - structure is built by build_model
             raise KernelUnavailable(f"flux kind {f.kind}")
         for ei, (i, _c) in enumerate(effs):
@@ -294,6 +294,7 @@ def generate(model: BodyModel, ev: Evaluator, lu: SparseBatchLU) -> tuple[str, L
             w = par(f"wg_{g}")
             eff_code += [f"pg_{g} = max(y[{ix[f'protein_{g}']}], 1e-12)",
                          f"E = E + {w} * math.log(pg_{g})", f"dE_{g} = {w} / pg_{g}"]
+        eff_code += ["xE = math.exp(E)"]
     n_lin = ev.lin_rows.size
     coef0 = n_lin + len(named)
 
@@ -365,11 +366,16 @@ def generate(model: BodyModel, ev: Evaluator, lu: SparseBatchLU) -> tuple[str, L
     blocks = {"RHS": (rhs, ("t", "y", "dy")), "RHSJAC": (jac, ("t", "y", "dy")),
               "DFDT": (dfdt, ("t", "y", "out")), "LU": (lu_code, ()),
               "SOLVE": (sol, ("b", "x"))}
+    if rel_used and isinstance(getattr(model.release, "param", None), str):
+        kr = par(str(getattr(model.release, "param")))  # noqa: B009
+        term = f"r += {kr} * math.exp(-({kr} + {kl}) * tau)"  # analytic F' of first order
+    else:
+        term = ("lo = max(tau - FD_H, 0.0)\n            hi = tau + FD_H\n"
+                f"            r += math.exp(-{kl} * tau) * (_F(hi, p) - _F(lo, p)) / (hi - lo)")
     src = (header + "\n@njit(**_OPTS)\n" + rel_src
            + f"\n\n@njit(**_OPTS)\ndef _rel(t, p, DT):\n    r = 0.0\n"
            f"    for i in range(DT.size):\n        tau = t - DT[i]\n        if tau >= 0.0:\n"
-           f"            lo = max(tau - FD_H, 0.0)\n            hi = tau + FD_H\n"
-           f"            r += math.exp(-{kl} * tau) * (_F(hi, p) - _F(lo, p)) / (hi - lo)\n"
+           f"            {term}\n"
            f"    return {dose} * r\n"
            + _expand(_DRIVER, blocks))
     return src, Layout(n_lin=n_lin, named=named, n_coef=len(coef_slots))

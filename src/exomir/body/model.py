@@ -308,7 +308,18 @@ def build_model(spec: BodySpec, release: ReleaseProfile | None = None) -> BodyMo
                    "wound_contraction", "wound_reepithelialisation"]
                   if outcome == "wound_closure" else ["sensitization"])
     abc = ["abc_priming", "abc_response"] if iv else []
-    species = [*VESICLE_STATES, *abc, *cells, *risc_states, *gene_states, *out_states]
+    # compartments this route never reaches are left out (their amount is identically 0):
+    # the depot without a vehicle, the administration site without a site route, the CSF
+    # without an intrathecal dose
+    absent = set()
+    if release is None:
+        absent.add("depot")
+    if dose_dest != "site":
+        absent.add("site")
+    if dose_dest != "csf":
+        absent.add("csf")
+    vesicles = [v for v in VESICLE_STATES if v not in absent]
+    species = [*vesicles, *abc, *cells, *risc_states, *gene_states, *out_states]
 
     fx: list[Flux] = []
 
@@ -327,9 +338,10 @@ def build_model(spec: BodySpec, release: ReleaseProfile | None = None) -> BodyMo
         lin(f"return_{t}", t, f"k_{key}_return", [("plasma", ())])
         lin(f"deg_{t}", t, f"k_{key}_deg", [])
     lin("elim_plasma", "plasma", "k_plasma_elim", [])
-    lin("csf_bulk_outflow", "csf", "k_csf_bulk", [("plasma", ())])
-    lin("csf_to_spinal", "csf", "k_csf_spinal_in", [("spinal_cord_drg", ())])
-    lin("csf_to_brain", "csf", "k_csf_brain", [("brain", ())])
+    if "csf" not in absent:
+        lin("csf_bulk_outflow", "csf", "k_csf_bulk", [("plasma", ())])
+        lin("csf_to_spinal", "csf", "k_csf_spinal_in", [("spinal_cord_drg", ())])
+        lin("csf_to_brain", "csf", "k_csf_brain", [("brain", ())])
     if iv:
         fx.append(Flux("abc_priming_in", "mm", ("plasma",), ("k_abc_prime", "km_abc"),
                        (("abc_priming", 1.0, ()),)))
@@ -459,7 +471,7 @@ def build_model(spec: BodySpec, release: ReleaseProfile | None = None) -> BodyMo
                       notes=notes, constants=constants)
     for g in effect_genes:
         derived[f"wg_{g}"] = model.gene_weight_formula(g)
-    units = {s: "particle" for s in [*VESICLE_STATES, cev]}
+    units = {s: "particle" for s in [*vesicles, cev]}
     units.update({s: "copy/cell" for s in risc_states})
     units.update({eff: "particle/cell"})
     units.update({s: "dimensionless" for s in [*gene_states, *out_states, *abc]})
@@ -548,10 +560,9 @@ class Evaluator:
             return np.zeros(self.N)
         lo = np.maximum(tau - h, 0.0)
         k = self.flat["k_depot_loss"]
-        if isinstance(rel, ParamFirstOrderRelease):
+        if isinstance(rel, ParamFirstOrderRelease):  # analytic: F' = k e^(-k tau)
             kr = self.flat[rel.param][:, None]
-            dF = (np.exp(-kr * lo) - np.exp(-kr * (tau + h))) / (tau + h - lo)
-            return np.asarray((np.exp(-np.outer(k, tau)) * dF).sum(axis=1))
+            return np.asarray((kr * np.exp(-(kr + k[:, None]) * tau[None, :])).sum(axis=1))
         dF = (rel.fraction_released(tau + h) - rel.fraction_released(lo)) / (tau + h - lo)
         return np.asarray(np.exp(-np.outer(k, tau)) @ dF)
 

@@ -26,7 +26,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from exomir.body.model import TISSUES, BodyModel, Evaluator, build_model
+from exomir.body.model import TISSUES, VESICLE_STATES, BodyModel, Evaluator, build_model
 from exomir.body.solver import SolverStats, StepSizeUnderflow, rosenbrock_batch
 from exomir.body.spec import MAX_DAYS, BodySpec, parse_spec
 from exomir.core import InputError, ReleaseProfile
@@ -87,7 +87,7 @@ def elimination_order(model: BodyModel) -> list[int]:
     """States in an order that keeps LU fill small (plasma after the tissues)."""
     ix = model.index
     order = [i for s, i in ix.items() if s != "plasma"]
-    pos = order.index(ix["csf"]) + 1
+    pos = order.index(ix["rest"]) + 1 + int("csf" in ix)
     order.insert(pos, ix["plasma"])
     return order
 
@@ -121,6 +121,8 @@ class Result:
         ix = m.index
         if sid in ix:
             return self.Y[:, ix[sid], :]
+        if sid in VESICLE_STATES:  # a compartment this route never reaches
+            return np.zeros((self.Y.shape[0], self.times.size))
         if sid == "wound_closure" and "wound_contraction" in ix:
             return self.Y[:, ix["wound_contraction"], :] + self.Y[:, ix[
                 "wound_reepithelialisation"], :]
