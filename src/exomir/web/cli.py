@@ -42,6 +42,8 @@ def serve(
         raise InputError("--jobs must be >= 1 and --queue >= 0", field="--jobs",
                          value=(workers, queue))
     db = db or os.environ.get("EXOMIR_DB")
+    if db:  # capabilities that open the knowledge base themselves use the same one
+        os.environ["EXOMIR_DB"] = db
     kw: dict[str, object] = {"db": db, "host": host, "port": port, "job_workers": workers,
                              "job_queue": queue}
     if data_dir is not None:

@@ -53,7 +53,8 @@ def fit_data(state: AppState, data: tuple[bytes, str], models: str, time_unit: s
                                              f"{_g(p.ci_high)}]" for p in f.params),
                      f.r2, f.r2_adj, f.aicc, f.delta_aicc, f.bic])
     out: dict[str, Any] = {
-        "result": json.loads(json.dumps(report.to_dict(), default=float)),
+        "result": {**json.loads(json.dumps(report.to_dict(), default=float)),
+                   "source": data[1]},
         "recommended": report.recommended.name if report.recommended else None,
         "tables": {"ranked fits (AICc; time in days, F as fraction)": {
             "columns": ["rank", "model", "parameters ± 95% CI", "R2", "adj R2", "AICc",

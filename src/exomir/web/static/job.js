@@ -9,6 +9,8 @@
   let shown = false;
 
   function update(j) {
+    box.dataset.updates = String(Number(box.dataset.updates || 0) + 1);
+    if (j.progress > 0 && j.progress < 1) box.dataset.sawProgress = "1";
     $("job-status").textContent = j.status; $("job-status").className = "status-" + j.status;
     $("job-message").textContent = j.message;
     $("job-progress").value = j.progress; $("job-pct").textContent = Math.round(100 * j.progress) + " %";

@@ -98,7 +98,8 @@
     const box = el("fieldset", {class: "array", "data-path": dp}, el("legend", {text: (s.title || String(name)).replace(/_/g, " ") + (required ? " *" : "")}));
     if (nullable) box.append(el("p", {class: "muted", text: s.description || "leave empty for the default"}));
     items.forEach((_, i) => {
-      const sub = objectField(`${name} ${i + 1}`, resolve(s.items), [...path, i], true, false);
+      const item = resolve(s.items);
+      const sub = objectField(`${name} ${i + 1}`, {...item, title: `${String(name).replace(/s$/, "")} ${i + 1}`}, [...path, i], true, false);
       const rm = el("button", {type: "button", class: "small", text: "remove"});
       rm.addEventListener("click", () => {
         const arr = getAt(path); arr.splice(i, 1);
