@@ -1,5 +1,9 @@
-"""20 concurrent submissions against 4 workers and 4 waiting places: 4 run at once, 4 wait,
-12 are refused with 503; nothing is lost or duplicated; every result equals a CLI run."""
+"""20 concurrent submissions against 4 workers and 4 waiting places: 4 run at once, the
+others wait or are refused with 503 (never more than 4 running and 4 waiting); nothing is
+lost or duplicated; every result equals a CLI run of the same spec.
+
+The first 8 submissions always fit; a job that finishes during the burst frees a place, so
+more than 8 may be accepted on a fast machine: the test asserts the limits, not a split."""
 
 from __future__ import annotations
 
@@ -17,7 +21,7 @@ from tests.conftest import REPO
 from tests.web.conftest import running
 
 SPEC = REPO / "examples" / "diabetic_wound_hydrogel.yaml"
-SUBJECTS, DAYS = 3, 8.0
+SUBJECTS, DAYS = 4, 14.0
 
 
 def test_twenty_submissions_queue_of_four(tmp_path: Path) -> None:
@@ -42,13 +46,15 @@ def test_twenty_submissions_queue_of_four(tmp_path: Path) -> None:
             with ThreadPoolExecutor(20) as pool:
                 replies = list(pool.map(submit, range(20)))
             codes = sorted(r.status_code for r in replies)
-            assert codes.count(202) == 8 and codes.count(503) == 12, codes
+            assert set(codes) == {202, 503} and codes.count(202) >= 8, codes
+            assert {r.json()["status"] for r in replies if r.status_code == 202} <= {
+                "queued", "running"}
             for r in replies:
                 if r.status_code == 503:
                     assert r.json()["error"]["field"] == "queue"
                     assert r.headers["retry-after"]
             ids = [r.json()["id"] for r in replies if r.status_code == 202]
-            assert len(set(ids)) == 8
+            assert len(set(ids)) == len(ids) == codes.count(202)
             deadline = time.monotonic() + 120
             while time.monotonic() < deadline:
                 jobs = c.get("/api/v1/jobs").json()
@@ -58,7 +64,8 @@ def test_twenty_submissions_queue_of_four(tmp_path: Path) -> None:
             listed = [j["id"] for j in jobs["jobs"]]
             assert sorted(listed) == sorted(ids)  # nothing lost, nothing duplicated
             q = jobs["queue"]
-            assert q["peak_running"] == 4 and q["running"] == 0 and q["waiting"] == 0
+            assert q["peak_running"] == 4 and q["peak_active"] == 8
+            assert q["running"] == 0 and q["waiting"] == 0
             for jid in ids:
                 j: dict[str, Any] = c.get(f"/api/v1/jobs/{jid}").json()
                 assert j["status"] == "done", j

@@ -58,6 +58,18 @@ class StudyIndex:
             self.trials: list[ClinicalTrial] = trials
             self.version += 1
             self._cache: dict[tuple[Any, ...], list[Entry]] = {}
+            self.pages: dict[tuple[Any, ...], Any] = {}  # rendered KB pages, this version
+        self.stats = self.kb.stats()
+
+    def page(self, key: tuple[Any, ...], build: Any) -> Any:
+        """A rendered page of knowledge-base data, built once per KB version and key."""
+        hit = self.pages.get(key)
+        if hit is None:
+            hit = build()
+            if len(self.pages) > 1024:
+                self.pages.clear()
+            self.pages[key] = hit
+        return hit
 
     def query(self, filters: Mapping[str, str | None], q: str | None = None) -> list[Entry]:
         given = {k: v for k, v in filters.items() if v not in (None, "") and k in FILTERS}

@@ -93,6 +93,7 @@ class JobQueue:
         self._waiting = 0
         self.running = 0
         self.peak_running = 0
+        self.peak_active = 0  # most jobs running + waiting at once (never above the limits)
         self._threads: list[threading.Thread] = []
         self._stopped = False
         self._load_past()
@@ -135,6 +136,7 @@ class JobQueue:
             job = Job(id=jid, kind=kind, spec=spec, params=params, dir=self.root / jid)
             self._jobs[jid] = job
             self._waiting += 1
+            self.peak_active = max(self.peak_active, self.running + self._waiting)
             job.save()
         self._queue.put(jid)
         return job
@@ -149,7 +151,7 @@ class JobQueue:
         with self._lock:
             return {"running": self.running, "waiting": self._waiting,
                     "workers": self.workers, "capacity": self.capacity,
-                    "peak_running": self.peak_running}
+                    "peak_running": self.peak_running, "peak_active": self.peak_active}
 
     def cancel(self, job_id: str) -> Job | None:
         job = self._jobs.get(job_id)

@@ -91,7 +91,8 @@ def make_design_runner(db: str | None, in_process: bool
             return run_in_child(design_child, (job.spec, str(out), db), job, report)
 
         class _Conn:
-            result: dict[str, Any] = {}
+            def __init__(self) -> None:
+                self.result: dict[str, Any] = {}
 
             def send(self, msg: tuple[Any, ...]) -> None:
                 if msg[0] == "progress":

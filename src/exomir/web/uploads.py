@@ -8,7 +8,7 @@ import os
 import re
 import uuid
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import TypeVar
 
@@ -51,10 +51,8 @@ def as_file(tmp_dir: Path, data: bytes, name: str, suffixes: Sequence[str],
     try:
         yield path
     finally:
-        try:
+        with suppress(OSError):
             os.remove(path)
-        except OSError:
-            pass
 
 
 def parse_upload(tmp_dir: Path, data: bytes, name: str, reader: Callable[[Path], T],

@@ -51,7 +51,8 @@ def meta_data(state: AppState, *, data: tuple[bytes, str] | None, indication: st
               outcome: str | None, timepoint: float | None, impute_sd: bool, measure: str,
               method: str, knha: bool, by: str | None, mods: str | None, bias: bool,
               loo: bool, level: float, plots: bool) -> dict[str, Any]:
-    from exomir.evidence import analysis, plots as ev_plots
+    from exomir.evidence import analysis
+    from exomir.evidence import plots as ev_plots
     from exomir.evidence.run import kb_arm_table, meta_analysis, read_meta_csv
 
     if (data is None) == (not indication):

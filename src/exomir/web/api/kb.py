@@ -127,7 +127,7 @@ async def trials(request: Request, indication: Text = None,
 @router.get("/kb/stats", summary="Counts by indication (exomir kb stats)")
 async def stats(request: Request) -> Any:
     state = get_state(request)
-    return JSON({"stats": state.kb.stats(), "database": _safe_url(state.kb.url),
+    return JSON({"stats": state.index.stats, "database": _safe_url(state.kb.url),
                  "version": state.index.version})
 
 

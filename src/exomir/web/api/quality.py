@@ -3,6 +3,7 @@ conversion and the manufacturing plan; thin calls into ``exomir.quality``."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile
@@ -51,6 +52,7 @@ def nta(request: Request,
         plot: Annotated[bool, Form()] = True) -> Any:
     from exomir.quality.nta import (
         SizeDistribution,
+        SizeSummary,
         compare,
         overlay_plot,
         read_size_file,
@@ -67,9 +69,11 @@ def nta(request: Request,
         got = read_upload(f, state.settings.max_upload_bytes, field="files")
         assert got is not None
         stem = got[1].rsplit(".", 1)[0]
-        r = parse_upload(state.settings.tmp_dir, got[0], got[1],
-                         lambda p, stem=stem: read_size_file(p, dilution=dilution, name=stem),
-                         NTA_SUFFIXES, ".csv")
+
+        def reader(p: Path, stem: str = stem) -> SizeDistribution | SizeSummary:
+            return read_size_file(p, dilution=dilution, name=stem)
+
+        r = parse_upload(state.settings.tmp_dir, got[0], got[1], reader, NTA_SUFFIXES, ".csv")
         if isinstance(r, SizeDistribution):
             dists.append(r)
         else:

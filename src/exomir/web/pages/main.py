@@ -40,9 +40,21 @@ def _ctx(**kw: Any) -> dict[str, Any]:
 @router.get("/")
 async def home(request: Request) -> Response:
     state = get_state(request)
-    stats = state.kb.stats()
-    return html(request, "index.html", _ctx(title="exomir", stats=stats,
+    return html(request, "index.html", _ctx(title="exomir", stats=state.index.stats,
                                              queue=state.jobs.counts()))
+
+
+def _cached(request: Request, build: Any) -> Response:
+    """KB pages change only on import (the index's version): render each URL once."""
+    state = get_state(request)
+    key = (request.url.path, tuple(sorted(request.query_params.multi_items())))
+    body, media, status, headers = state.index.page(key, lambda: _freeze(build()))
+    return Response(body, status_code=status, media_type=media, headers=headers)
+
+
+def _freeze(r: Response) -> tuple[bytes, str | None, int, dict[str, str]]:
+    keep = {k: v for k, v in r.headers.items() if k.lower() == "content-disposition"}
+    return bytes(r.body), r.media_type, r.status_code, keep
 
 
 def _qs(params: dict[str, Any], **change: Any) -> str:
@@ -74,19 +86,19 @@ def _evidence(request: Request, filters: Filters, q: str | None, fmt: str) -> Re
 @router.get("/evidence")
 async def evidence(request: Request, filters: Annotated[Filters, Depends(filters_dep)],
                    q: Q = None) -> Response:
-    return _evidence(request, filters, q, "html")
+    return _cached(request, lambda: _evidence(request, filters, q, "html"))
 
 
 @router.get("/evidence.json")
 async def evidence_json(request: Request, filters: Annotated[Filters, Depends(filters_dep)],
                         q: Q = None) -> Response:
-    return _evidence(request, filters, q, "json")
+    return _cached(request, lambda: _evidence(request, filters, q, "json"))
 
 
 @router.get("/evidence.csv")
 async def evidence_csv(request: Request, filters: Annotated[Filters, Depends(filters_dep)],
                        q: Q = None) -> Response:
-    return _evidence(request, filters, q, "csv")
+    return _cached(request, lambda: _evidence(request, filters, q, "csv"))
 
 
 @router.get("/evidence/{study_id}")
@@ -96,8 +108,9 @@ async def study_page(request: Request, study_id: Annotated[str, Path(max_length=
     if study_id.endswith(".json"):
         return JSON(study_data(state, study_id[:-5]))
     data = study_data(state, study_id)
-    return html(request, ["study-" + study_id + ".html", "study.html"],
-                _ctx(title=f"{data['id']}: {data['citation']}", data=data))
+    return _cached(request, lambda: html(request, ["study-" + study_id + ".html", "study.html"],
+                                         _ctx(title=f"{data['id']}: {data['citation']}",
+                                              data=data)))
 
 
 def _trials(request: Request, indication: str | None, fmt: str) -> Response:
@@ -113,7 +126,7 @@ def _trials(request: Request, indication: str | None, fmt: str) -> Response:
 
 @router.get("/trials")
 async def trials(request: Request, indication: Q = None) -> Response:
-    return _trials(request, indication, "html")
+    return _cached(request, lambda: _trials(request, indication, "html"))
 
 
 @router.get("/trials.json")
