@@ -64,3 +64,17 @@ def test_bad_values_name_the_filter() -> None:
 def test_search_terms_keep_quoted_phrases() -> None:
     assert search_terms('Microglia "spinal nerve"  ligation') == ["microglia", "spinal nerve",
                                                                   "ligation"]
+
+
+def test_exclusion_statuses_from_curated_reasons(kb_and_studies) -> None:  # type: ignore[no-untyped-def]
+    """A study without exclusions is 'included'; one with curated exclusions carries each
+    reason, and the exclusion filter selects it by any of them."""
+    from exomir.kb.filters import exclusion_statuses
+
+    _, studies = kb_and_studies
+    s = studies[0].model_copy()
+    assert exclusion_statuses(s) == ["included"]
+    object.__setattr__(s, "exclusions", [{"reason": "retracted"}, {"reason": "in_vitro"}])
+    assert exclusion_statuses(s) == ["retracted", "in_vitro"]
+    assert filter_studies([s], exclusion="retracted") == [s]
+    assert filter_studies([s], exclusion="included") == []

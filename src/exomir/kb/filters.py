@@ -27,7 +27,7 @@ FILTERS: dict[str, str] = {
     "species": "mouse, rat, human",
     "model": "substring of the disease model",
     "confidence": "curation confidence: high, medium, low",
-    "exclusion": "exclusion status: included, or the exclusion gate that removed the study",
+    "exclusion": "exclusion status: included, or a curated exclusion reason (e.g. retracted)",
 }
 
 INCLUDED = "included"
@@ -48,17 +48,21 @@ def study_mirna_names(s: Study) -> list[str]:
     return list(dict.fromkeys(out))
 
 
+def exclusion_statuses(s: Study) -> list[str]:
+    """``["included"]``, or the reason of each curated exclusion of the study (the
+    ``exclusions`` list of :class:`Study`, each with a ``reason``)."""
+    out: list[str] = []
+    for ex in getattr(s, "exclusions", None) or []:
+        reason: Any = getattr(ex, "reason", None) if not isinstance(ex, Mapping) \
+            else ex.get("reason")
+        if reason:
+            out.append(str(getattr(reason, "value", reason)))
+    return list(dict.fromkeys(out)) or [INCLUDED]
+
+
 def exclusion_status(s: Study) -> str:
-    """``included``, or the exclusion gate/reason recorded on the study (``exclusion`` field,
-    when the knowledge base carries one)."""
-    ex: Any = getattr(s, "exclusion", None)
-    if not ex:
-        return INCLUDED
-    for attr in ("gate", "status", "reason"):
-        v = getattr(ex, attr, None) if not isinstance(ex, Mapping) else ex.get(attr)
-        if v:
-            return str(getattr(v, "value", v))
-    return str(getattr(ex, "value", ex))
+    """The exclusion statuses as one text (``included`` or ``reason; reason``)."""
+    return "; ".join(exclusion_statuses(s))
 
 
 def _route_matches(s: Study, route: Route | str) -> bool:
@@ -126,7 +130,7 @@ def study_filter(
         tests.append(lambda s: s.confidence == c)
     if exclusion is not None:
         e = exclusion.strip().lower()
-        tests.append(lambda s: exclusion_status(s).lower() == e)
+        tests.append(lambda s: e in {x.lower() for x in exclusion_statuses(s)})
     return lambda s: all(t(s) for t in tests)
 
 
@@ -149,7 +153,7 @@ def facet_values(s: Study) -> dict[str, list[str]]:
         "species": [s.subject.species.value] if s.subject.species else [],
         "model": [s.subject.disease_model] if s.subject.disease_model else [],
         "confidence": [s.confidence.value] if s.confidence else [],
-        "exclusion": [exclusion_status(s)],
+        "exclusion": exclusion_statuses(s),
     }
 
 
