@@ -274,3 +274,32 @@ def test_quality_and_dose(client: Any) -> None:
     r = client.get("/api/v1/manufacture/plan", params={"subjects": 20, "doses": 4,
                                                        "particles_per_dose": 1e10})
     assert r.status_code == 200 and "central" in r.json()["result"]["scenarios"]
+
+
+def test_cancel_and_delete_runs(client: Any, app: Any) -> None:
+    ex = client.get("/api/v1/examples/design").json()["diabetic_wound"]
+    ex.update(subjects=5, dose_response_subjects=5)
+    r = client.post("/api/v1/jobs", json={"kind": "design", "spec": ex})
+    assert r.status_code == 202
+    jid = r.json()["id"]
+    assert client.post(f"/api/v1/jobs/{jid}/cancel").status_code == 200
+    job = app.state.exomir.jobs.get(jid)
+    for _ in range(200):  # a design runs in a child process: cancelling terminates it
+        if job.status not in ("queued", "running"):
+            break
+        import time
+
+        time.sleep(0.05)
+    assert job.status == "cancelled"
+    assert client.delete(f"/api/v1/jobs/{jid}").status_code == 401
+    folder = job.dir
+    assert client.delete(f"/api/v1/jobs/{jid}", headers=AUTH).status_code == 200
+    assert not folder.exists() and client.get(f"/api/v1/jobs/{jid}").status_code == 404
+    assert client.get("/api/v1/jobs/not-an-id").status_code == 422
+
+
+def test_uploads_leave_nothing_behind(app: Any) -> None:
+    """Uploaded files live only while their reader runs, inside the app's data folder."""
+    tmp = app.state.exomir.settings.tmp_dir
+    assert tmp.is_relative_to(app.state.exomir.settings.data_dir)
+    assert list(tmp.iterdir()) == []
