@@ -402,7 +402,7 @@ def parse_cargo(row: dict[str, str], species: Species | None,
     mode = parse_mode(row["cargo_mode"])
     low = text.lower()
     if low.startswith(("not characterized", "exosomal mirna profile", "sev mirna profiles")) \
-            or re.match(r"^\d+ ", low) or "names not in" in low:
+            or re.match(r"^\d+ ", low) or bool(re.search(r"names? not in", low)):
         return []
     sponge = re.match(r"^(?:circRNA |lncRNA )?(\S+) \(sponges (miR-[\w-]+)\)", text)
     if sponge:

@@ -128,6 +128,10 @@ def query(
     for s, r in zip(found, rows, strict=True):
         t.add_row(*(r[c] if c != "doi" else (s.source.key or "") for c in cols))
     console.print(t)
+    retracted = [s.id for s in found if flags(s)[:1] == ["RETRACTED"]]
+    if retracted:
+        console.print(f"RETRACTED (never pooled, never used as evidence): "
+                      f"{', '.join(retracted)}", style="bold red", highlight=False)
     flagged = [s for s in found if s.exclusions]
     if flagged:
         console.print(f"{len(flagged)} of {len(found)} studies carry exclusions (kept out of "
