@@ -4,6 +4,7 @@ subgroup, k = 1 a single study, k < 3 a warning, published syntheses alongside."
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -87,3 +88,22 @@ def test_cli_meta_kb_route_reports_gates_and_single_study() -> None:
     refused = runner.invoke(app, ["evidence", "meta", "--indication", "diabetic_wound",
                                   "--outcome", "wound_closure", "--bias"])
     assert refused.exit_code == 2
+
+
+def test_extraction_sheet_carries_exclusions(tmp_path: Path) -> None:
+    import pandas as pd
+
+    from exomir.evidence.arms import read_extraction_sheet
+
+    sheet = tmp_path / "s.csv"
+    pd.DataFrame({"study": ["S1", "S2"], "indication": ["diabetic_wound"] * 2,
+                  "outcome": ["wound_closure"] * 2, "m1i": [80, 82], "sd1i": [5, 5],
+                  "n1i": [6, 6], "m2i": [60, 61], "sd2i": [6, 6], "n2i": [6, 6],
+                  "timepoint_days": [14, 14], "exclusion": ["retracted", ""],
+                  "exclusion_source": ["10.1000/notice", ""]}).to_csv(sheet, index=False)
+    s1, s2 = read_extraction_sheet(sheet)
+    assert [e.reason for e in s1.exclusions] == [ExclusionReason.RETRACTED]
+    assert s1.exclusions[0].source and s1.exclusions[0].source.doi == "10.1000/notice"
+    assert not s2.exclusions
+    syn = synthesize([s1, s2], "diabetic_wound")
+    assert syn.main.studies == ["S2"] and syn.main.kind == "single study"
