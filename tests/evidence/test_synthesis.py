@@ -33,7 +33,8 @@ def test_shipped_wound_evidence_is_not_a_meta_analysis_of_dw037() -> None:
     assert syn.main.kind == "none" and syn.main.result is None
     assert "DW037" not in syn.main.studies
     (sub,) = [g for g in syn.subgroups if g.k]
-    assert sub.label == "subgroup: population mismatch" and sub.studies == ["DW037"]
+    assert sub.label == "subgroup: population mismatch (not the diabetic wound population)"
+    assert sub.studies == ["DW037"]
     assert sub.kind == "single study" and sub.result is None  # not a random-effects model
     (comp,) = sub.comparisons
     assert comp["yi"] == pytest.approx(17.68, abs=0.01)

@@ -209,7 +209,9 @@ def synthesize(
                          "label": LABELS[e.reason], "detail": explain(e),
                          "source": (e.source.key or e.source.url or "") if e.source else ""})
         if v == "subgroup":
-            groups.setdefault(f"subgroup: {LABELS[e.reason]}", []).append(s)
+            label = (f"subgroup: {LABELS[e.reason]} (not the "
+                     f"{ind.value.replace('_', ' ')} population)")
+            groups.setdefault(label, []).append(s)
     main_pool = _pool(f"main: {ind.value} population", arm_table(
         main, outcome, timepoint_days=timepoint_days, impute_sd=impute_sd), measure, method,
         test, level)
