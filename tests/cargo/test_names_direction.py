@@ -114,6 +114,9 @@ def test_arm_less_names_merge_and_are_never_a_second_cargo() -> None:
         for c in cands:
             assert "hsa-miR-126" not in c.mirnas and "miR-21" not in c.mirnas
             assert len(set(_families(c.mirnas))) == len(c.mirnas)
+    # the retracted DW002 is no longer the PTEN evidence for miR-126
+    assert not [b for cands in r.candidates.values() for c in cands for d in c.contributions
+                for b in d["by"] if b["source"].startswith("DW002")]
     tlr4 = [d for c in r.candidates[1] if c.mirnas == ("hsa-miR-126-3p",)
             for d in c.contributions if d["gene"] == "TLR4"]
     assert tlr4 and tlr4[0]["by"][0]["source"].startswith("UX1")
