@@ -73,15 +73,13 @@ def scan_cmd(
         console.print(f"{len(frame)} sites -> {out}")
 
 
-def _interactions(mirtarbase: Path | None, mirna: Path | None, utr: Path | None,
-                  species: int) -> tuple[pd.DataFrame, dict[str, str]]:
+def _predictions(mirna: Path | None, utr: Path | None, species: int
+                 ) -> tuple[dict[str, str], pd.DataFrame | None]:
+    """Mature sequences from --mirna and, with --utr, predicted sites (context++ totals)."""
     from exomir.cargo.context import combine_pairs, score_sites
-    from exomir.cargo.evidence import gather
     from exomir.cargo.inputs import read_mirnas, read_utrs
     from exomir.cargo.sites import scan
-    from exomir.core import Species
 
-    prefix = Species.parse(str(species), field="species").mirbase_prefix
     extra: dict[str, str] = {}
     predicted = None
     if utr is not None:
@@ -94,6 +92,16 @@ def _interactions(mirtarbase: Path | None, mirna: Path | None, utr: Path | None,
             predicted = combine_pairs(score_sites(scan(mirs, utrs), utrs, mature=dict(mirs)))
     elif mirna is not None:
         extra.update({n: s for n, s in read_mirnas(mirna, species) if len(s) >= 8})
+    return extra, predicted
+
+
+def _interactions(mirtarbase: Path | None, mirna: Path | None, utr: Path | None,
+                  species: int) -> tuple[pd.DataFrame, dict[str, str]]:
+    from exomir.cargo.evidence import gather
+    from exomir.core import Species
+
+    prefix = Species.parse(str(species), field="species").mirbase_prefix
+    extra, predicted = _predictions(mirna, utr, species)
     return gather(mirtarbase, prefix=prefix, extra_mature=extra, predicted=predicted)
 
 
@@ -124,26 +132,12 @@ def rank_cmd(
     those they support inhibiting; gated studies (retracted, ...) and passenger strands are
     left out and listed.
     """
-    from exomir.cargo.context import combine_pairs, score_sites
-    from exomir.cargo.inputs import read_mirnas, read_utrs
     from exomir.cargo.rank import rank_for_indication
-    from exomir.cargo.sites import scan
     from exomir.core import Species
 
     _fmt(fmt)
     prefix = Species.parse(str(species), field="species").mirbase_prefix
-    extra: dict[str, str] = {}
-    predicted = None
-    if utr is not None:
-        if mirna is None:
-            raise InputError("--utr needs --mirna (mature sequences to scan)", field="mirna")
-        mirs = read_mirnas(mirna, species)
-        extra.update({n: s for n, s in mirs if len(s) >= 8})
-        utrs = read_utrs(utr, species)
-        with console.status("scanning and scoring predicted sites"):
-            predicted = combine_pairs(score_sites(scan(mirs, utrs), utrs, mature=dict(mirs)))
-    elif mirna is not None:
-        extra.update({n: s for n, s in read_mirnas(mirna, species) if len(s) >= 8})
+    extra, predicted = _predictions(mirna, utr, species)
     kb = None
     if embedded_only:
         from exomir.kb import embedded
