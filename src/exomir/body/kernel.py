@@ -66,7 +66,7 @@ from exomir.body.solver import (
     StepSizeUnderflow,
 )
 
-KERNEL_VERSION = 3  # bump when the template changes (part of the cache key)
+KERNEL_VERSION = 4  # bump when the template changes (part of the cache key)
 
 
 class KernelUnavailable(RuntimeError):
@@ -251,8 +251,11 @@ def generate(model: BodyModel, ev: Evaluator, lu: SparseBatchLU) -> tuple[str, L
             # aux[0] keeps the release rate at the last evaluated time; _dfdt runs right
             # after the evaluation at the step's start, so it reuses it
             val += [f"{v} = _rel(t, p, DT)", f"aux[0] = {v}"]
-            dtl += [f"dd{fi} = max(1e-7, 1e-6 * abs(t))",
-                    f"dv{fi} = (_rel(t + dd{fi}, p, DT) - aux[0]) / dd{fi}"]
+            if isinstance(rel_param, str):  # first order: d/dt of k e^(-(k + kl) tau) exactly
+                dtl += [f"dv{fi} = -({par(rel_param)} + {par('k_depot_loss')}) * aux[0]"]
+            else:
+                dtl += [f"dd{fi} = max(1e-7, 1e-6 * abs(t))",
+                        f"dv{fi} = (_rel(t + dd{fi}, p, DT) - aux[0]) / dd{fi}"]
         elif f.kind in ("wound", "pain_drive"):
             need_effect = True
             if f.kind == "wound":
@@ -321,7 +324,10 @@ def generate(model: BodyModel, ev: Evaluator, lu: SparseBatchLU) -> tuple[str, L
     drows: dict[int, list[str]] = {}
     for i, slot, dv in dt_effects:
         drows.setdefault(i, []).append(f"{cf(slot)} * {dv}")
-    dfdt = ([*eff_code, *dtl] if dtl else []) + [f"out[{i}] = 0.0" for i in range(n)]
+    # the effect E enters d/dt only through the injury drive (pain)
+    pain = any(f.kind == "pain_drive" for f, _ in ev.nonlin)
+    dfdt = ([*(eff_code if pain else []), *dtl] if dtl else []) + [
+        f"out[{i}] = 0.0" for i in range(n)]
     dfdt += [f"out[{i}] = " + " + ".join(t) for i, t in drows.items()]
     # LU and solve, straight-line
     # pivots are stored as reciprocals: the solves then multiply instead of divide (the
