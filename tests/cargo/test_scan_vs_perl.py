@@ -10,10 +10,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from tests.conftest import require_reference
 
 from exomir.cargo.output import write_sites
 from exomir.cargo.sites import SITE_TYPES, TARGETSCAN_NAMES, scan
-from tests.conftest import require_reference
 
 
 @pytest.fixture(scope="module")

@@ -51,8 +51,8 @@ def to_arrow(data: SiteTable | pd.DataFrame, extra: dict[str, np.ndarray] | None
     for k, v in (extra or {}).items():
         cols[k] = pa.array(v, from_pandas=True)  # NaN -> null
     for k, col in cols.items():
-        if pa.types.is_floating(col.type):
-            cols[k] = pc.round(col, ndigits=decimals)
+        if pa.types.is_floating(col.type):  # + 0.0 turns -0.0 into 0.0
+            cols[k] = pc.add(pc.round(col, ndigits=decimals), pa.scalar(0.0, col.type))
     return pa.table(cols)
 
 
@@ -71,26 +71,63 @@ def _needs_quotes(table: pa.Table) -> bool:
     return False
 
 
+class SiteWriter:
+    """Append site tables chunk by chunk to one ``.tsv``/``.parquet`` file (or TSV to stdout
+    when ``path`` is None); use as a context manager."""
+
+    def __init__(self, path: Path | None, decimals: int = 4) -> None:
+        if path is not None and path.suffix not in (".tsv", ".parquet"):
+            raise InputError("output must end in .tsv or .parquet", field="out",
+                             value=str(path))
+        self.path = path
+        self.decimals = decimals
+        self.rows = 0
+        self._sink: Any = None
+        self._parquet: Any = None
+        self._header: list[str] | None = None
+
+    def __enter__(self) -> SiteWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def write(self, data: SiteTable | pd.DataFrame | pa.Table,
+              extra: dict[str, np.ndarray] | None = None) -> None:
+        """Append rows (the columns must be the same in every call)."""
+        import pyarrow as pa
+        import pyarrow.csv as pcsv
+        import pyarrow.parquet as pq
+
+        table = data if isinstance(data, pa.Table) else to_arrow(data, extra, self.decimals)
+        self.rows += table.num_rows
+        if self.path is not None and self.path.suffix == ".parquet":
+            if self._parquet is None:
+                self._parquet = pq.ParquetWriter(self.path, table.schema)
+            self._parquet.write_table(table)
+            return
+        if self._sink is None:
+            self._sink = sys.stdout.buffer if self.path is None else self.path.open("wb")
+            self._header = table.column_names
+            self._sink.write(("\t".join(self._header) + "\n").encode())
+        quoting = "needed" if _needs_quotes(table) else "none"
+        pcsv.write_csv(table, self._sink, pcsv.WriteOptions(
+            include_header=False, delimiter="\t", quoting_style=quoting))
+
+    def close(self) -> None:
+        """Flush and close the file (stdout is flushed, not closed)."""
+        if self._parquet is not None:
+            self._parquet.close()
+            self._parquet = None
+        if self._sink is not None:
+            self._sink.flush()
+            if self.path is not None:
+                self._sink.close()
+            self._sink = None
+
+
 def write_sites(data: SiteTable | pd.DataFrame | pa.Table, path: Path | None,
                 extra: dict[str, np.ndarray] | None = None, decimals: int = 4) -> None:
     """Write sites to ``path`` (``.tsv`` or ``.parquet``) or as TSV to stdout (``None``)."""
-    import pyarrow as pa
-    import pyarrow.csv as pcsv
-    import pyarrow.parquet as pq
-
-    if path is not None and path.suffix not in (".tsv", ".parquet"):
-        raise InputError("output must end in .tsv or .parquet", field="out", value=str(path))
-    table = data if isinstance(data, pa.Table) else to_arrow(data, extra, decimals)
-    if path is not None and path.suffix == ".parquet":
-        pq.write_table(table, path)
-        return
-    sink: Any = sys.stdout.buffer if path is None else path.open("wb")
-    try:
-        sink.write(("\t".join(table.column_names) + "\n").encode())
-        quoting = "needed" if _needs_quotes(table) else "none"
-        pcsv.write_csv(table, sink, pcsv.WriteOptions(include_header=False, delimiter="\t",
-                                                      quoting_style=quoting))
-        sink.flush()
-    finally:
-        if path is not None:
-            sink.close()
+    with SiteWriter(path, decimals) as w:
+        w.write(data, extra)

@@ -31,7 +31,7 @@ sites), independent of the number of miRNAs except through the sites they produc
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -101,6 +101,8 @@ class SiteTable:
     site_type: npt.NDArray[np.int8]  # index into SITE_TYPES
     utr_start: npt.NDArray[np.int32]  # 1-based inclusive
     utr_end: npt.NDArray[np.int32]
+    #: nt 2-8 of each miRNA (the seed region scanned), parallel to ``mirna_names``
+    seeds: list[str] = field(default_factory=list)
 
     def __len__(self) -> int:
         return int(self.mirna.size)
@@ -338,5 +340,5 @@ def scan(mirnas: Sequence[tuple[str, str]], utrs: Sequence[tuple[str, str]], *,
     return SiteTable(
         mirna_names=names, target_names=targets,
         mirna=mir_a, target=utr_a, site_type=typ_a,
-        utr_start=st_a, utr_end=st_a + (length - np.int32(1)),
+        utr_start=st_a, utr_end=st_a + (length - np.int32(1)), seeds=seeds,
     )
