@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-import pandas as pd
 import typer
 from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
 from exomir.core.errors import InputError
+
+if TYPE_CHECKING:  # pandas loads when a command runs, not at start-up
+    import pandas as pd
 
 console = Console()
 cargo_app = typer.Typer(help="Cargo design: miRNA target sites, context++ scores, pathway "
