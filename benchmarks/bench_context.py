@@ -18,7 +18,7 @@ to all sites (said so in the output). Exactness: exomir's scores in TargetScan-c
 (``targetscan_compat=True``) on the subset are compared per site and contribution.
 Site accessibility (ViennaRNA) is timed on 60 kb and extrapolated to the 30 Mb by length.
 
-Usage: ``PYTHONPATH=src python benchmarks/bench_context.py [--mb 30] [--ts-every 100]``
+Usage: ``PYTHONPATH=src:benchmarks python benchmarks/bench_context.py [--mb 30] [--ts-every 50]``
 """
 
 from __future__ import annotations
@@ -103,8 +103,8 @@ def compare_subset(mirs: list[tuple[str, str]], utrs: list[tuple[str, str]],
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--mb", type=float, default=30.0)
-    ap.add_argument("--ts-every", type=int, default=100, help="every k-th family for the perl")
-    ap.add_argument("--ts-kb", type=float, default=150.0, help="kb of UTRs for the perl")
+    ap.add_argument("--ts-every", type=int, default=50, help="every k-th family for the perl")
+    ap.add_argument("--ts-kb", type=float, default=1000.0, help="kb of UTRs for the perl")
     args = ap.parse_args()
     mature = dict(read_mirnas(SHARED / "mirbase" / "mature.fa", 9606))
     fams = seed_families(list(mature.items()))

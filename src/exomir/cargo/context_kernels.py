@@ -258,17 +258,17 @@ def isoform_features(utr: Any, mir: Any, start: Any, end: Any, ulen: Any, r_off:
             out_air[k] = max((near if near > 0 else 100.0) / 100.0, 0.0001)
 
 
-def tail_masks(mcodes: Any, mlen: Any) -> Any:
+@njit(**_OPTS)
+def tail_masks(mcodes: Any, mlen: Any) -> Any:  # pragma: no cover - compiled
     """Per miRNA and first paired nt (8 or 9): one bit mask per UTR base (A, C, G, U) of the
     miRNA positions from that nt on that pair with it (Watson-Crick only)."""
     out = np.zeros((mcodes.shape[0], 2, 4), np.uint64)
-    comp = np.array([3, 2, 1, 0])
     for m in range(mcodes.shape[0]):
         for f in (8, 9):
-            for j in range(min(64, max(0, int(mlen[m]) - f + 1))):
-                c = int(mcodes[m, f - 1 + j])
+            for j in range(min(64, max(0, mlen[m] - f + 1))):
+                c = mcodes[m, f - 1 + j]
                 if c < 4:
-                    out[m, f - 8, comp[c]] |= np.uint64(1) << np.uint64(j)
+                    out[m, f - 8, 3 - c] |= np.uint64(1) << np.uint64(j)
     return out
 
 
