@@ -128,12 +128,13 @@ def few_studies(k: int) -> str | None:
 class KbMeta:
     """The gated knowledge-base route: the synthesis, the main pool's report (gated studies
     counted as left out), the meta-analysis when the main pool is one (else None), and the
-    CLI's JSON (``data``)."""
+    CLI's JSON (``data``); ``not_run``: what was asked for but needs a meta-analysis."""
 
     synthesis: EvidenceSynthesis
     report: dict[str, Any]
     run: MetaRun | None
     data: dict[str, Any]
+    not_run: list[str] = field(default_factory=list)
 
 
 def gated_report(syn: EvidenceSynthesis) -> dict[str, Any]:
@@ -150,13 +151,15 @@ def kb_meta(kb: Any, indication: str, outcome: str, *, timepoint: float | None =
             impute_sd: bool = False, measure: str = "SMD", method: str = "REML",
             knha: bool = False, by: str | None = None, mods: list[str] | None = None,
             bias: bool = False, loo: bool = False, level: float = 95.0,
-            figures: bool = False) -> KbMeta:
+            figures: bool = False, strict: bool = True) -> KbMeta:
     """Gate, then pool the main population's arm-level outcomes (``--indication``).
 
     ``kb``: a knowledge base (``open_kb()``, ``embedded()``). When the main pool is a single
     study or empty, ``run`` is None and ``data`` is the synthesis (its comparisons with CIs,
     the kept-out list, subgroups, published syntheses); asking then for ``by``, ``mods``,
-    ``bias``, ``loo`` or ``figures`` is an InputError (they need a meta-analysis).
+    ``bias``, ``loo`` or ``figures`` is an InputError (they need a meta-analysis), or with
+    ``strict=False`` (the web form, whose small-study box is ticked by default) a line in
+    ``not_run``.
     """
     measure = measure.upper()
     if measure not in KB_MEASURES:
@@ -172,14 +175,18 @@ def kb_meta(kb: Any, indication: str, outcome: str, *, timepoint: float | None =
     source = {"knowledge_base": True, "indication": syn.indication.value, "outcome": outcome,
               **report}
     if syn.main.kind != "meta-analysis":
-        if mods or by or bias or loo or figures:
+        asked = [n for n, on in (("--by", by), ("--mods", mods), ("--bias", bias),
+                                 ("--leave1out", loo), ("plots", figures)) if on]
+        why = (f"the {syn.indication.value} pool has k = {syn.main.k} ({syn.main.kind})")
+        if asked and strict:
             raise InputError(
-                f"--by/--mods/--bias/--leave1out and plots need a meta-analysis; "
-                f"the {syn.indication.value} pool has k = {syn.main.k} "
-                f"({syn.main.kind})", field="--indication", value=indication)
+                f"--by/--mods/--bias/--leave1out and plots need a meta-analysis; {why}",
+                field="--indication", value=indication)
         data = syn.to_dict()
         data["source"] = source
-        return KbMeta(syn, report, None, data)
+        return KbMeta(syn, report, None, data,
+                      [f"not run: {', '.join(asked)} (need a meta-analysis; {why})"]
+                      if asked else [])
     run = meta_analysis(syn.main.table.data, measure=measure, method=method, knha=knha,
                         by=by, mods=mods, bias=bias, loo=loo, level=level)
     if before:  # after the few-studies note, as the CLI has always listed them
