@@ -166,6 +166,34 @@ def _tiny_spec() -> dict[str, Any]:
     return dict(yaml.safe_load((REPO / "examples" / "diabetic_wound_hydrogel.yaml").read_text()))
 
 
+def test_simulate_presets_are_package_data(client: Any) -> None:
+    """The simulate form's presets come from the installed package (exomir/body/examples),
+    not from a checkout's examples/ folder; the repository's examples/ are links to them."""
+    from importlib import resources
+
+    import yaml
+
+    from exomir.body.presets import example_names, example_path, example_specs
+    from exomir.body.spec import load_spec
+    from exomir.core.errors import InputError
+
+    got = client.get("/api/v1/examples/simulate").json()
+    assert sorted(got) == example_names() == ["diabetic_wound_hydrogel",
+                                              "neuropathic_pain_intrathecal"]
+    assert got == example_specs()
+    pkg = resources.files("exomir.body") / "examples"
+    for name in got:
+        repo = REPO / "examples" / f"{name}.yaml"
+        assert repo.resolve() == Path(str(pkg / f"{name}.yaml")).resolve()
+        assert yaml.safe_load(repo.read_text()) == got[name]
+        with example_path(name) as path:
+            assert load_spec(path).therapy.indication.value == got[name]["indication"]
+        assert client.post("/api/v1/validate/simulate", json=got[name]).json()["valid"]
+    with pytest.raises(InputError) as e:
+        example_path("nope")
+    assert e.value.field == "example" and "diabetic_wound_hydrogel" in str(e.value.accepted)
+
+
 def test_validation_names_every_field(client: Any) -> None:
     ex = client.get("/api/v1/examples/design").json()["diabetic_wound"]
     errs = client.post("/api/v1/validate/design", json=ex).json()["errors"]
@@ -351,7 +379,7 @@ def test_listing_and_study_page_show_flags(client: Any) -> None:
     assert retracted  # the curated data has one (DW002)
     page = client.get("/evidence").text
     assert 'id="retracted"' in page and all(f'href="/evidence/{i}"' in page for i in retracted)
-    for i, s in studies.items():
+    for s in studies.values():
         if s.exclusions:
             assert f'data-flags="{"; ".join(flags(s))}"' in page
     d = client.get("/api/v1/studies").json()
