@@ -132,21 +132,6 @@ def _trials(request: Request, indication: str | None, fmt: str) -> Response:
                                               qs=_qs({"indication": indication})))
 
 
-@router.get("/trials")
-async def trials(request: Request, indication: Q = None) -> Response:
-    return _cached(request, lambda: _trials(request, indication, "html"))
-
-
-@router.get("/trials.json")
-async def trials_json(request: Request, indication: Q = None) -> Response:
-    return _trials(request, indication, "json")
-
-
-@router.get("/trials.csv")
-async def trials_csv(request: Request, indication: Q = None) -> Response:
-    return _trials(request, indication, "csv")
-
-
 def _syntheses(request: Request, indication: str | None, fmt: str) -> Response:
     data = syntheses_data(get_state(request), indication)
     if fmt == "json":
@@ -158,19 +143,21 @@ def _syntheses(request: Request, indication: str | None, fmt: str) -> Response:
                                                  qs=_qs({"indication": indication})))
 
 
-@router.get("/syntheses")
-async def syntheses(request: Request, indication: Q = None) -> Response:
-    return _cached(request, lambda: _syntheses(request, indication, "html"))
+def _by_indication(name: str, build: Any) -> None:
+    """``/name``, ``/name.json``, ``/name.csv`` filtered by indication, each rendered once per
+    URL and KB version."""
+    def route(fmt: str) -> Any:
+        async def page(request: Request, indication: Q = None) -> Response:
+            return _cached(request, lambda: build(request, indication, fmt))
+        page.__name__ = f"{name}_{fmt}"
+        return page
+
+    for suffix, fmt in (("", "html"), (".json", "json"), (".csv", "csv")):
+        router.add_api_route(f"/{name}{suffix}", route(fmt), methods=["GET"])
 
 
-@router.get("/syntheses.json")
-async def syntheses_json_page(request: Request, indication: Q = None) -> Response:
-    return _cached(request, lambda: _syntheses(request, indication, "json"))
-
-
-@router.get("/syntheses.csv")
-async def syntheses_csv_page(request: Request, indication: Q = None) -> Response:
-    return _cached(request, lambda: _syntheses(request, indication, "csv"))
+_by_indication("trials", _trials)
+_by_indication("syntheses", _syntheses)
 
 
 def _tool(name: str, title: str) -> Any:
