@@ -16,9 +16,9 @@ HEAVY = ("pandas", "matplotlib", "scipy", "numba", "numpy", "sqlalchemy", "pint"
 
 
 def _loaded_after(code: str) -> list[str]:
-    out = subprocess.run([sys.executable, "-c", code + "\nimport sys\nprint(' '.join("
-                          "m for m in %r if m in sys.modules))" % (HEAVY,)],
-                         capture_output=True, text=True, check=True)
+    probe = f"\nimport sys\nprint(' '.join(m for m in {HEAVY!r} if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code + probe], capture_output=True, text=True,
+                         check=True)
     return out.stdout.splitlines()[-1].split() if out.stdout.strip() else []
 
 
