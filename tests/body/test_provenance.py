@@ -101,9 +101,9 @@ def test_model_code_reads_no_number_outside_the_tables(spec: object) -> None:
     model = build_model(s)
     flat = model.flat_params(None, 1)
     ev = Evaluator(model, flat)
-    src, _ = generate(model, ev, SparseBatchLU(len(model.species), ev.pattern,
+    blocks = generate(model, ev, SparseBatchLU(len(model.species), ev.pattern,
                                                elimination_order(model)))
-    body = src[src.index("def _F"):src.index("def _one")]
+    body = blocks.code()
     body = re.sub(r"\b[pyVJ]\[\d+\]|\b(?:DT|dy|out|aux)\[\d+\]|\b[a-zA-Z_]+\d+(?:_\d+)?\b",
                   "", body)
     literals = {float(x) for x in re.findall(r"(?<![\w.])\d+\.\d*(?:e[-+]?\d+)?|\d+e[-+]?\d+",

@@ -22,7 +22,6 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import os
-import re
 import sys
 import tempfile
 import threading
@@ -35,6 +34,7 @@ from typing import Any
 
 import numpy as np
 
+from exomir.body import lanes
 from exomir.body.model import RELEASE_FD_STEP_DAYS, BodyModel, Evaluator
 from exomir.body.solver import (
     A2X,
@@ -66,7 +66,7 @@ from exomir.body.solver import (
     StepSizeUnderflow,
 )
 
-KERNEL_VERSION = 5  # bump when the template changes (part of the cache key)
+KERNEL_VERSION = 6  # bump when the generated code changes (part of the keys)
 
 
 class KernelUnavailable(RuntimeError):
@@ -103,9 +103,18 @@ _REL = {"AST_RELATIONAL_LT": "<", "AST_RELATIONAL_GT": ">", "AST_RELATIONAL_LEQ"
         "AST_RELATIONAL_GEQ": ">=", "AST_RELATIONAL_EQ": "==", "AST_RELATIONAL_NEQ": "!="}
 
 
+_AST_NAMES: dict[int, str] = {}
+
+
+def _ast_names(lib: Any) -> dict[int, str]:
+    """libsbml's AST type codes -> names (built once: ``dir(libsbml)`` is large)."""
+    if not _AST_NAMES:
+        _AST_NAMES.update({getattr(lib, k): k for k in dir(lib) if k.startswith("AST_")})
+    return _AST_NAMES
+
+
 def _py(node: Any, var: str, lib: Any, extra: dict[str, str] | None = None) -> str:
-    names = {getattr(lib, k): k for k in dir(lib) if k.startswith("AST_")}
-    kind = names.get(node.getType(), str(node.getType()))
+    kind = _ast_names(lib).get(node.getType(), str(node.getType()))
     extra = extra or {}
     ch = [_py(node.getChild(i), var, lib, extra) for i in range(node.getNumChildren())]
     if kind == "AST_INTEGER":
@@ -173,13 +182,8 @@ class Layout:
         return self.n_lin + len(self.named) + self.n_coef
 
 
-def _lines(block: list[str], indent: int = 1) -> str:
-    pad = "    " * indent
-    return "\n".join(pad + s for s in block) if block else pad + "pass"
-
-
-def generate(model: BodyModel, ev: Evaluator, lu: SparseBatchLU) -> tuple[str, Layout]:
-    """Python source of the compiled kernel for this model structure, and its P layout."""
+def generate(model: BodyModel, ev: Evaluator, lu: SparseBatchLU) -> Blocks:
+    """The straight-line code of this model structure (one subject) and its P layout."""
     ix = model.index
     n = len(model.species)
     named: list[str] = []
@@ -247,9 +251,10 @@ def generate(model: BodyModel, ev: Evaluator, lu: SparseBatchLU) -> tuple[str, L
             rel_used = True
             # aux[0] keeps the release rate at the last evaluated time; _dfdt runs right
             # after the evaluation at the step's start, so it reuses it
-            val += [f"{v} = _rel(t, p, DT)", f"aux[0] = {v}"]
+            # _rel(t, k_loss, dose): the summed release of every application so far
+            val += [f"{v} = _rel(t, {ps[1]}, {ps[0]})", f"aux[0] = {v}"]
             dtl += [f"dd{fi} = max(1e-7, 1e-6 * abs(t))",
-                    f"dv{fi} = (_rel(t + dd{fi}, p, DT) - aux[0]) / dd{fi}"]
+                    f"dv{fi} = (_rel(t + dd{fi}, {ps[1]}, {ps[0]}) - aux[0]) / dd{fi}"]
         elif f.kind in ("wound", "pain_drive"):
             need_effect = True
             if f.kind == "wound":
@@ -351,253 +356,417 @@ def generate(model: BodyModel, ev: Evaluator, lu: SparseBatchLU) -> tuple[str, L
         sol.append(f"z{i} *= V[{d}]")
     sol += [f"x[{int(lu.perm[a])}] = z{a}" for a in range(n)]
 
-    rel_src = "def _F(x, p):\n    return 0.0\n"
+    rel_expr = None
     if rel_used:
         assert model.release is not None
-        expr = translate_infix(model.release.sbml_infix("tau_x"), "tau_x")
-        rel_src = f"def _F(x, p):\n    return {expr}\n"
-    kl = par("k_depot_loss") if rel_used else "0.0"
-    dose = par("dose") if rel_used else "0.0"
-    header = _HEADER.format(n=n, nnz=lu.nnz, diag=tuple(int(d) for d in lu.diag),
-                            version=KERNEL_VERSION, h=repr(RELEASE_FD_STEP_DAYS),
-                            consts=_CONSTS)
-    blocks = {"RHS": (rhs, ("t", "y", "dy")), "RHSJAC": (jac, ("t", "y", "dy")),
-              "DFDT": (dfdt, ("t", "y", "out")), "LU": (lu_code, ()),
-              "SOLVE": (sol, ("b", "x"))}
-    term = ("lo = max(tau - FD_H, 0.0)\n            hi = tau + FD_H\n"
-            f"            r += math.exp(-{kl} * tau) * (_F(hi, p) - _F(lo, p)) / (hi - lo)")
-    src = (header + "\n@njit(**_OPTS)\n" + rel_src
-           + f"\n\n@njit(**_OPTS)\ndef _rel(t, p, DT):\n    r = 0.0\n"
-           f"    for i in range(DT.size):\n        tau = t - DT[i]\n        if tau >= 0.0:\n"
-           f"            {term}\n"
-           f"    return {dose} * r\n"
-           + _expand(_DRIVER, blocks))
-    return src, Layout(n_lin=n_lin, named=named, n_coef=len(coef_slots))
+        rel_expr = translate_infix(model.release.sbml_infix("tau_x"), "tau_x")
+    layout = Layout(n_lin=n_lin, named=named, n_coef=len(coef_slots))
+    return Blocks(n=n, nnz=lu.nnz, diag=[int(d) for d in lu.diag], rhs=rhs, jac=jac,
+                  dfdt=dfdt if (dtl or drows) else [], lu=lu_code, solve=sol,
+                  release=rel_expr, layout=layout)
 
 
-def _rename(pat: re.Pattern[str], ren: dict[str, str], line: str) -> str:
-    return pat.sub(lambda mm: ren[mm.group(1)], line)
+@dataclass
+class Blocks:
+    """The model's straight-line code (Python statement lines, one subject) and P layout.
+
+    ``rhs``: dy = f(t, y); ``jac``: f and the Jacobian J in LU value order; ``dfdt``:
+    ∂f/∂t into ``out`` (empty when f does not depend on t explicitly); ``lu``: in-place LU
+    of V (pivots stored as reciprocals); ``solve``: x = V⁻¹ b; ``release``: the release
+    fraction F as a Python expression of ``x`` (None without a release flux)."""
+
+    n: int
+    nnz: int
+    diag: list[int]
+    rhs: list[str]
+    jac: list[str]
+    dfdt: list[str]
+    lu: list[str]
+    solve: list[str]
+    release: str | None
+    layout: Layout
+
+    def code(self) -> str:
+        """All of the model's code as text (release formula, rhs, Jacobian, d/dt, LU,
+        solve), e.g. to check that it reads no number from outside the tables."""
+        return "\n".join([f"F = {self.release or 0.0}", *self.rhs, *self.jac, *self.dfdt,
+                          *self.lu, *self.solve])
 
 
-def _expand(template: str, blocks: dict[str, tuple[list[str], tuple[str, ...]]]) -> str:
-    """Replace marker lines ``@NAME(arg, ...)`` by the block's lines, its formal names
-    renamed to the arguments (textual inlining: numba then sees one straight-line body)."""
-    out: list[str] = []
-    for line in template.splitlines():
-        m = re.match(r"^(\s*)@([A-Z]+)\((.*)\)\s*$", line)
-        if not m or m.group(2) not in blocks:
-            out.append(line)
-            continue
-        pad, name, args = m.group(1), m.group(2), [a.strip() for a in m.group(3).split(",")]
-        lines, formals = blocks[name]
-        ren: dict[str, str] = dict(zip(formals, args, strict=True)) if formals else {}
-        pat = re.compile(r"\b(" + "|".join(map(re.escape, ren)) + r")\b") if ren else None
-        for ln in lines or ["pass"]:
-            out.append(pad + (_rename(pat, ren, ln) if pat else ln))
-    return "\n".join(out) + "\n"
+def _f(x: float) -> str:
+    return repr(float(x))
 
 
-_CONSTS = "\n".join(f"{k} = {float(v)!r}" for k, v in dict(
-    GAM=GAM, A21=A21, A31=A31, A32=A32, C21=C21, C31=C31, C32=C32, C41=C41, C42=C42, C43=C43,
-    B1=B1, B2=B2, B3=B3, B4=B4, E1=E1, E2=E2, E3=E3, E4=E4, C1X=C1X, C2X=C2X, C3X=C3X,
-    C4X=C4X, A2X=A2X, A3X=A3X).items())
+def attempt_lines(b: Blocks) -> list[tuple[str, list[str]]]:
+    """One Rosenbrock attempt (Shampine's 4(3) pair, :mod:`exomir.body.solver`) as statement
+    lines: V = I/(γh) − J, its LU, four stages (two right-hand sides), y_new and the error
+    norm. Items are (block kind, lines); kinds "top", "dfdt", "lu", "rhs", "solve:<g>"."""
+    n = b.n
+    dt = bool(b.dfdt)
 
-_HEADER = '''"""Generated by exomir.body.kernel (version {version}); do not edit."""
+    def fdt(c: float) -> str:
+        return f" + h__ * {_f(c)} * fdt[{{i}}]" if dt else ""
+
+    out: list[tuple[str, list[str]]] = []
+    if dt:
+        out.append(("dfdt", b.dfdt))
+    top = [f"c__ = 1.0 / ({_f(GAM)} * h__)"] + [f"V[{q}] = -J[{q}]" for q in range(b.nnz)]
+    top += [f"V[{d}] = V[{d}] + c__" for d in b.diag]
+    out += [("top", top), ("lu", b.lu)]
+    out.append(("top", [f"bb[{i}] = f0[{i}]" + fdt(C1X).format(i=i) for i in range(n)]))
+    out.append(("solve:g0", b.solve))
+    out.append(("top", [f"ts__ = t__ + {_f(A2X)} * h__"]
+                + [f"yt[{i}] = y[{i}] + {_f(A21)} * g0[{i}]" for i in range(n)]))
+    out.append(("rhs", b.rhs))
+    out.append(("top", [f"bb[{i}] = fs[{i}]" + fdt(C2X).format(i=i)
+                        + f" + {_f(C21)} * g0[{i}] / h__" for i in range(n)]))
+    out.append(("solve:g1", b.solve))
+    out.append(("top", [f"ts__ = t__ + {_f(A3X)} * h__"]
+                + [f"yt[{i}] = y[{i}] + {_f(A31)} * g0[{i}] + {_f(A32)} * g1[{i}]"
+                   for i in range(n)]))
+    out.append(("rhs", b.rhs))
+    out.append(("top", [f"bb[{i}] = fs[{i}]" + fdt(C3X).format(i=i)
+                        + f" + ({_f(C31)} * g0[{i}] + {_f(C32)} * g1[{i}]) / h__"
+                        for i in range(n)]))
+    out.append(("solve:g2", b.solve))
+    out.append(("top", [f"bb[{i}] = fs[{i}]" + fdt(C4X).format(i=i)
+                        + f" + ({_f(C41)} * g0[{i}] + {_f(C42)} * g1[{i}]"
+                        f" + {_f(C43)} * g2[{i}]) / h__" for i in range(n)]))
+    out.append(("solve:g3", b.solve))
+    fin = ["acc__ = 0.0"]
+    for i in range(n):
+        fin += [f"yn[{i}] = y[{i}] + {_f(B1)} * g0[{i}] + {_f(B2)} * g1[{i}] + {_f(B3)} * "
+                f"g2[{i}] + {_f(B4)} * g3[{i}]",
+                f"er__ = {_f(E1)} * g0[{i}] + {_f(E2)} * g1[{i}] + {_f(E3)} * g2[{i}] + "
+                f"{_f(E4)} * g3[{i}]",
+                f"sc__ = at[{i}] + rtol__ * max(abs(y[{i}]), abs(yn[{i}]))",
+                "q__ = er__ / sc__", "acc__ = acc__ + q__ * q__"]
+    fin.append(f"err[0] = math.sqrt(acc__ / {_f(n)})")
+    out.append(("top", fin))
+    return out
+
+
+# argument tables of the IR functions (the driver fills them in this order)
+RHSJAC_ARGS = ("T", "Y", "P", "DT", "ndt", "DY", "J", "AUX")
+ATTEMPT_ARGS = ("T", "H", "Y", "F0", "J", "AUX", "P", "AT", "RT", "DT", "ndt", "YN", "ERR")
+COMMIT_ARGS = ("M", "YN", "Y", "FN", "F0", "JN", "J", "AUXN", "AUX")
+FUNCTIONS = ("rhsjac", "attempt", "commit_step", "commit_eval")
+
+
+def _args(fn: lanes.Function, names: tuple[str, ...], outs: set[str]) -> dict[str, Any]:
+    got: dict[str, Any] = {}
+    for a in names:
+        if a == "ndt":
+            fn.int_arg("ndt")
+        elif a == "DT":
+            fn.raw_ptr_arg("DT")
+        else:
+            got[a] = fn.array_arg(a, out=a in outs)
+    return got
+
+
+def build_ir(b: Blocks, lanes_: int = lanes.LANES) -> str:
+    """The model's IR module: rhsjac, attempt, commit_step, commit_eval (and F, rel,
+    Fcheck), every value a vector over ``lanes_`` subjects."""
+    # rhsjac: f(t, y) and J at one point per lane
+    f = lanes.Function("rhsjac", lanes_)
+    a = _args(f, RHSJAC_ARGS, {"DY", "J", "AUX"})
+    t = f.load(a["T"], 0)
+    f.block(b.jac, {"t": t, "y": a["Y"], "p": a["P"], "dy": a["DY"], "J": a["J"],
+                    "aux": a["AUX"]})
+    f.flush()
+    # attempt
+    g = lanes.Function("attempt", lanes_)
+    a = _args(g, ATTEMPT_ARGS, {"YN", "ERR"})
+    arrays = {k: lanes.Arr(k) for k in ("V", "bb", "yt", "fs", "fdt", "g0", "g1", "g2", "g3",
+                                        "auxs")}
+    top: dict[str, Any] = {"y": a["Y"], "f0": a["F0"], "J": a["J"], "at": a["AT"],
+                           "yn": a["YN"], "err": a["ERR"], **arrays,
+                           "t__": g.load(a["T"], 0), "h__": g.load(a["H"], 0),
+                           "rtol__": g.load(a["RT"], 0)}
+    ts: dict[str, Any] = {}
+    for kind, lines in attempt_lines(b):
+        if kind == "top":
+            top.update({k: v for k, v in g.block(lines, top).items()
+                        if k.endswith("__")})
+            ts = top
+        elif kind == "dfdt":
+            g.block(lines, {"t": top["t__"], "y": a["Y"], "p": a["P"], "aux": a["AUX"],
+                            "out": arrays["fdt"]})
+        elif kind == "lu":
+            g.block(lines, {"V": arrays["V"]})
+        elif kind == "rhs":
+            g.block(lines, {"t": ts["ts__"], "y": arrays["yt"], "p": a["P"],
+                            "dy": arrays["fs"], "aux": arrays["auxs"]})
+        else:
+            g.block(lines, {"b": arrays["bb"], "V": arrays["V"],
+                            "x": arrays[kind.split(":")[1]]})
+    g.flush()
+    # masked commits: lanes whose mask is set take the new values
+    fns = [f, g]
+    for name, pairs in (("commit_step", (("YN", "Y"), ("FN", "F0"), ("JN", "J"),
+                                         ("AUXN", "AUX"))),
+                        ("commit_eval", (("FN", "F0"), ("JN", "J"), ("AUXN", "AUX")))):
+        c = lanes.Function(name, lanes_)
+        a = _args(c, COMMIT_ARGS, {"Y", "F0", "J", "AUX"})
+        rows = {"Y": b.n, "F0": b.n, "J": b.nnz, "AUX": 1}
+        lines = ["m__ = M[0] > 0.5"]
+        for src, dst in pairs:
+            lines += [f"{dst}[{i}] = {src}[{i}] if m__ else {dst}[{i}]" for i in range(rows[dst])]
+        c.block(lines, a)
+        c.flush()
+        fns.append(c)
+    rel = lanes.release_functions(b.release, RELEASE_FD_STEP_DAYS, lanes_)
+    return lanes.module_text(fns, rel)
+
+
+_DRIVER = """\"\"\"Generated by exomir.body.kernel (driver version {version}); do not edit.
+
+The model-independent part of the compiled engine: lanes of subjects, each with its own step
+size, breakpoints, dose jumps and outputs; the model's arithmetic is called through the
+addresses of its IR functions (exomir.body.lanes). Only scalar code and array indexing here
+(no numpy functions), so that numba compiles it in one unit.
+\"\"\"
 import math
 
-import numpy as np
-from numba import njit
-
-# fastmath without nnan/ninf (the step control tests isfinite); reassociation and FMA only
-_OPTS = dict(cache=True, error_model="numpy", nogil=True,
-             fastmath={{"nsz", "arcp", "contract", "reassoc"}})
-NS = {n}
-NNZ = {nnz}
-DIAG = {diag}
-FD_H = {h}
-{consts}
-'''
-
-_DRIVER = '''
-
-@njit(**_OPTS)
-def _rhsjac(t, y, p, DT, dy, J, aux):
-    @RHSJAC(t, y, dy)
+from llvmlite import ir
+from numba import njit, types
+from numba.extending import intrinsic
 
 
-@njit(**_OPTS)
-def _one(p, y0, jump, atol, DT, JT, BR, TE, rtol, h0, out, st):
-    # one subject; every model block (right-hand side, LU, solve) appears once in the text so
-    # numba types it once; the four Rosenbrock stages run as a loop
-    n = NS
-    y = y0.copy()
-    f0 = np.empty(n)
-    fn = np.empty(n)
-    fs = np.empty(n)
-    fdt = np.empty(n)
-    G = np.empty((4, n))
-    b = np.empty(n)
-    yt = np.empty(n)
-    yn = np.empty(n)
-    J = np.empty(NNZ)
-    V = np.empty(NNZ)
-    aux = np.zeros(1)
-    t = TE[0]
+@intrinsic
+def _call(typingctx, addr, args):
+    \"\"\"Call void f(ptr, ..., i64, ...) at address ``addr`` with the data pointers of the
+    arrays and the integers in the tuple ``args`` (passed as operands, so that the compiler
+    knows that the call reads and writes those arrays).\"\"\"
+    sig = types.void(addr, args)
+
+    def codegen(context, builder, signature, cargs):
+        vals = []
+        for i, ty in enumerate(signature.args[1].types):
+            v = builder.extract_value(cargs[1], i)
+            if isinstance(ty, types.Array):
+                vals.append(context.make_array(ty)(context, builder, v).data)
+            else:
+                vals.append(context.cast(builder, v, ty, types.int64))
+        fnty = ir.FunctionType(ir.VoidType(), [v.type for v in vals])
+        builder.call(builder.inttoptr(cargs[0], fnty.as_pointer()), vals)
+        return context.get_dummy_value()
+
+    return sig, codegen
+
+
+# lane state rows of IW (int64, (9, L))
+SUB, JI, OI, BI, STEPS, REJ, NRHS, FLAGS, DONE = range(9)
+LAST, FRESH, NEV = 1, 2, 4  # bits of IW[FLAGS]; IW[DONE]: 0 running, 1 finished, 2 failed
+
+
+@njit(cache=True, error_model="numpy", nogil=True)
+def integrate(FNS, P, Y0, JUMP, ATOL, DT, ndt, JT, BR, TE, h0, OUT, ST, FAIL,
+              PL, Y, F0, J, AUX, YN, FN, JN, AUXN, AT, RT, T, TN, HS, ERR, M, H, IW):
+    L = Y.shape[1]
+    n = Y.shape[0]
+    N = P.shape[0]
+    W = P.shape[1]
     nt = TE.size
     nj = JT.size
-    ji = 0
-    oi = 0
-    h = h0
-    steps = 0
-    rej = 0
-    nrhs = 1
-    while ji < nj and JT[ji] <= t + 1e-12:
-        for i in range(n):
-            y[i] += jump[i]
-        ji += 1
-    while oi < nt and TE[oi] <= t + 1e-12:
-        for i in range(n):
-            out[i, oi] = y[i]
-        oi += 1
-    _rhsjac(t, y, p, DT, f0, J, aux)
-    for bi in range(BR.size):
-        tb = BR[bi]
-        if tb <= t:
-            continue
-        while t < tb - 1e-12:
-            h_try = min(h, tb - t)
-            last = h_try >= tb - t - 1e-14
-            @DFDT(t, y, fdt)
-            errmax = 0.0
+    nb = BR.size
+    for l in range(L):
+        IW[SUB, l] = -1
+        IW[DONE, l] = 0
+    nxt = 0
+    while True:
+        # finished lanes: remaining outputs and statistics; then the next subject
+        for l in range(L):
             while True:
-                c = 1.0 / (GAM * h_try)
-                for q in range(NNZ):
-                    V[q] = -J[q]
-                for i in range(n):
-                    V[DIAG[i]] += c
-                @LU()
-                for stg in range(4):
-                    if stg == 0:
-                        for i in range(n):
-                            b[i] = f0[i] + h_try * C1X * fdt[i]
-                    else:
-                        if stg < 3:
-                            if stg == 1:
-                                ts_ = t + A2X * h_try
-                                for i in range(n):
-                                    yt[i] = y[i] + A21 * G[0, i]
-                            else:
-                                ts_ = t + A3X * h_try
-                                for i in range(n):
-                                    yt[i] = y[i] + A31 * G[0, i] + A32 * G[1, i]
-                            @RHS(ts_, yt, fs)
-                            nrhs += 1
-                        if stg == 1:
+                k = IW[SUB, l]
+                if k >= 0 and IW[DONE, l] > 0:
+                    if IW[DONE, l] == 1:
+                        for q in range(IW[OI, l], nt):
                             for i in range(n):
-                                b[i] = fs[i] + h_try * C2X * fdt[i] + C21 * G[0, i] / h_try
-                        elif stg == 2:
-                            for i in range(n):
-                                b[i] = (fs[i] + h_try * C3X * fdt[i]
-                                        + (C31 * G[0, i] + C32 * G[1, i]) / h_try)
-                        else:
-                            for i in range(n):
-                                b[i] = (fs[i] + h_try * C4X * fdt[i]
-                                        + (C41 * G[0, i] + C42 * G[1, i] + C43 * G[2, i])
-                                        / h_try)
-                    gs = G[stg]
-                    @SOLVE(b, gs)
-                acc = 0.0
-                for i in range(n):
-                    yn[i] = y[i] + B1 * G[0, i] + B2 * G[1, i] + B3 * G[2, i] + B4 * G[3, i]
-                    er = E1 * G[0, i] + E2 * G[1, i] + E3 * G[2, i] + E4 * G[3, i]
-                    sc = atol[i] + rtol * max(abs(y[i]), abs(yn[i]))
-                    acc += (er / sc) ** 2
-                errmax = math.sqrt(acc / n)
-                if math.isfinite(errmax) and errmax <= 1.0:
+                                OUT[k, i, q] = Y[i, l]
+                    ST[k, 0] = IW[STEPS, l]
+                    ST[k, 1] = IW[REJ, l]
+                    ST[k, 2] = IW[NRHS, l]
+                    FAIL[k] = 1 if IW[DONE, l] == 2 else 0
+                    IW[SUB, l] = -1
+                    IW[DONE, l] = 0
+                if IW[SUB, l] >= 0 or nxt >= N:
                     break
-                rej += 1
-                if not math.isfinite(errmax):
+                k = nxt
+                nxt += 1
+                for q in range(W):
+                    PL[q, l] = P[k, q]
+                for i in range(n):
+                    Y[i, l] = Y0[k, i]
+                    AT[i, l] = ATOL[k, i]
+                t = TE[0]
+                T[0, l] = t
+                H[l] = h0
+                IW[SUB, l] = k
+                IW[STEPS, l] = 0
+                IW[REJ, l] = 0
+                IW[NRHS, l] = 1
+                ji = 0
+                while ji < nj and JT[ji] <= t + 1e-12:
+                    for i in range(n):
+                        Y[i, l] += JUMP[k, i]
+                    ji += 1
+                IW[JI, l] = ji
+                oi = 0
+                while oi < nt and TE[oi] <= t + 1e-12:
+                    for i in range(n):
+                        OUT[k, i, oi] = Y[i, l]
+                    oi += 1
+                IW[OI, l] = oi
+                b = 0
+                while b < nb and t >= BR[b] - 1e-12:
+                    b += 1
+                IW[BI, l] = b
+                if b >= nb:
+                    IW[DONE, l] = 1
+                else:
+                    IW[FLAGS, l] = FRESH | NEV
+        active = False
+        anynev = False
+        for l in range(L):
+            if IW[SUB, l] >= 0:
+                active = True
+                if IW[FLAGS, l] & NEV:
+                    anynev = True
+        if not active:
+            break
+        # f and J where lanes start (a new subject) or restart (after a dose)
+        if anynev:
+            for l in range(L):
+                if IW[SUB, l] >= 0 and IW[FLAGS, l] & NEV:
+                    M[0, l] = 1.0
+                    IW[FLAGS, l] &= ~NEV
+                else:
+                    M[0, l] = 0.0
+            _call(FNS[0], (T, Y, PL, DT, ndt, FN, JN, AUXN))
+            _call(FNS[3], (M, YN, Y, FN, F0, JN, J, AUXN, AUX))
+        for l in range(L):
+            if IW[SUB, l] >= 0 and IW[FLAGS, l] & FRESH:
+                tb = BR[IW[BI, l]]
+                ht = min(H[l], tb - T[0, l])
+                if ht >= tb - T[0, l] - 1e-14:
+                    IW[FLAGS, l] = (IW[FLAGS, l] | LAST) & ~FRESH
+                else:
+                    IW[FLAGS, l] = IW[FLAGS, l] & ~(LAST | FRESH)
+                HS[0, l] = ht
+        _call(FNS[1], (T, HS, Y, F0, J, AUX, PL, AT, RT, DT, ndt, YN, ERR))
+        anyacc = False
+        for l in range(L):
+            M[0, l] = 0.0
+            if IW[SUB, l] < 0:
+                continue
+            IW[NRHS, l] += 2
+            e = ERR[0, l]
+            if math.isfinite(e) and e <= 1.0:
+                M[0, l] = 1.0
+                anyacc = True
+                IW[STEPS, l] += 1
+                if IW[FLAGS, l] & LAST:
+                    TN[0, l] = BR[IW[BI, l]]
+                else:
+                    TN[0, l] = T[0, l] + HS[0, l]
+            else:
+                IW[REJ, l] += 1
+                if not math.isfinite(e):
                     shrink = 0.2
                 else:
-                    shrink = max(0.2, 0.9 * errmax ** (-1.0 / 3.0))
-                h_try *= shrink
-                last = False
-                if h_try < 1e-14:
-                    st[0] = steps
-                    st[1] = rej
-                    st[2] = nrhs
-                    return 1
-            steps += 1
-            t_new = tb if last else t + h_try
-            _rhsjac(t_new, yn, p, DT, fn, J, aux)
-            nrhs += 1
-            while oi < nt and TE[oi] <= t_new + 1e-12:
+                    shrink = max(0.2, 0.9 * e ** (-1.0 / 3.0))
+                HS[0, l] *= shrink
+                IW[FLAGS, l] &= ~LAST
+                if HS[0, l] < 1e-14:
+                    IW[DONE, l] = 2
+        if not anyacc:
+            continue
+        _call(FNS[0], (TN, YN, PL, DT, ndt, FN, JN, AUXN))
+        # outputs inside (t, t_new]: cubic Hermite interpolation (exact at step ends)
+        for l in range(L):
+            if M[0, l] == 0.0:
+                continue
+            k = IW[SUB, l]
+            IW[NRHS, l] += 1
+            t = T[0, l]
+            t_n = TN[0, l]
+            oi = IW[OI, l]
+            while oi < nt and TE[oi] <= t_n + 1e-12:
                 te = TE[oi]
-                if abs(te - t_new) <= 1e-12:
+                if abs(te - t_n) <= 1e-12:
                     for i in range(n):
-                        out[i, oi] = yn[i]
+                        OUT[k, i, oi] = YN[i, l]
                 else:
-                    hh = t_new - t
+                    hh = t_n - t
                     s = (te - t) / hh
                     h00 = 2 * s ** 3 - 3 * s ** 2 + 1
                     h10 = s ** 3 - 2 * s ** 2 + s
                     h01 = -2 * s ** 3 + 3 * s ** 2
                     h11 = s ** 3 - s ** 2
                     for i in range(n):
-                        out[i, oi] = (h00 * y[i] + h10 * hh * f0[i] + h01 * yn[i]
-                                      + h11 * hh * fn[i])
+                        OUT[k, i, oi] = (h00 * Y[i, l] + h10 * hh * F0[i, l] + h01 * YN[i, l]
+                                         + h11 * hh * FN[i, l])
                 oi += 1
-            t = t_new
-            for i in range(n):
-                y[i] = yn[i]
-                f0[i] = fn[i]
-            if errmax == 0.0:
+            IW[OI, l] = oi
+        _call(FNS[2], (M, YN, Y, FN, F0, JN, J, AUXN, AUX))
+        for l in range(L):
+            if M[0, l] == 0.0:
+                continue
+            k = IW[SUB, l]
+            t = TN[0, l]
+            T[0, l] = t
+            e = ERR[0, l]
+            if e == 0.0:
                 grow = 5.0
             else:
-                grow = min(5.0, 0.9 / math.sqrt(math.sqrt(errmax)))  # errmax^(-1/4)
-            if (not last) or h_try * grow > h:
-                h = h_try * grow
+                grow = min(5.0, 0.9 / math.sqrt(math.sqrt(e)))  # errmax^(-1/4)
+            ht = HS[0, l]
+            if (not (IW[FLAGS, l] & LAST)) or ht * grow > H[l]:
+                H[l] = ht * grow
+            b = IW[BI, l]
+            tb = BR[b]
             if abs(t - tb) < 1e-12:
                 t = tb
+                T[0, l] = t
                 hit = 0
+                ji = IW[JI, l]
                 while ji < nj and JT[ji] <= t + 1e-12:
                     for i in range(n):
-                        y[i] += jump[i]
+                        Y[i, l] += JUMP[k, i]
                     ji += 1
                     hit += 1
+                IW[JI, l] = ji
                 if hit > 0:
-                    h = h0
-                    _rhsjac(t, y, p, DT, f0, J, aux)
-                    nrhs += 1
+                    H[l] = h0
+                    IW[FLAGS, l] |= NEV
+                    IW[NRHS, l] += 1
+                    oi = IW[OI, l]
                     if oi > 0 and abs(TE[oi - 1] - t) <= 1e-12:
                         for i in range(n):
-                            out[i, oi - 1] = y[i]
-    while oi < nt:
-        for i in range(n):
-            out[i, oi] = y[i]
-        oi += 1
-    st[0] = steps
-    st[1] = rej
-    st[2] = nrhs
-    return 0
-
-
-@njit(**_OPTS)
-def integrate(P, Y0, JUMP, ATOL, DT, JT, BR, TE, rtol, h0, OUT, ST, FAIL):
-    for k in range(P.shape[0]):
-        FAIL[k] = _one(P[k], Y0[k], JUMP[k], ATOL[k], DT, JT, BR, TE, rtol, h0, OUT[k], ST[k])
-'''
+                            OUT[k, i, oi - 1] = Y[i, l]
+            IW[FLAGS, l] |= FRESH
+            while b < nb and t >= BR[b] - 1e-12:
+                b += 1
+            IW[BI, l] = b
+            if b >= nb:
+                IW[FLAGS, l] &= ~NEV
+                IW[DONE, l] = 1
+"""
+DRIVER_VERSION = 3
 
 
 # ----------------------------------------------------------------------------- loading
 
 _LOCK = threading.Lock()
-_MODULES: dict[str, ModuleType] = {}
+_DRIVERS: list[ModuleType] = []
 
 
 def cache_dir() -> Path:
-    """Where generated kernels (and numba's compiled cache) live: ``$EXOMIR_CACHE_DIR`` or the
-    user cache directory; a temporary directory if neither is writable."""
+    """Where compiled kernels (model objects, the driver and numba's cache of it) live:
+    ``$EXOMIR_CACHE_DIR`` or the user cache directory; a temporary directory if neither is
+    writable."""
     env = os.environ.get("EXOMIR_CACHE_DIR")
     if env:
         base = Path(env)
@@ -617,36 +786,42 @@ def cache_dir() -> Path:
     return d
 
 
-def _load(src: str) -> ModuleType:
-    key = hashlib.sha256(src.encode()).hexdigest()[:20]
+def driver() -> ModuleType:
+    """The model-independent numba driver (compiled once per machine, cached on disk)."""
     with _LOCK:
-        if key in _MODULES:
-            return _MODULES[key]
+        if _DRIVERS:
+            return _DRIVERS[0]
         try:
             import numba  # noqa: F401
         except ImportError as exc:  # pragma: no cover - numba is a dependency
             raise KernelUnavailable("numba is not installed") from exc
-        path = cache_dir() / f"exomir_body_{key}.py"
+        src = _DRIVER.format(version=DRIVER_VERSION)
+        key = hashlib.sha256(src.encode()).hexdigest()[:20]
+        path = cache_dir() / f"exomir_body_driver_{key}.py"
         if not path.exists() or path.read_text() != src:
             tmp = path.with_suffix(f".{os.getpid()}.tmp")
             tmp.write_text(src)
             os.replace(tmp, path)
-        name = f"exomir_body_kernel_{key}"
+        name = f"exomir_body_driver_{key}"
         spec = importlib.util.spec_from_file_location(name, path)
         assert spec is not None and spec.loader is not None
         mod = importlib.util.module_from_spec(spec)
         sys.modules[name] = mod
         spec.loader.exec_module(mod)
-        _MODULES[key] = mod
+        _DRIVERS.append(mod)
         return mod
 
 
 @dataclass
 class Kernel:
-    """A compiled model structure: the module and how to pack parameters for it."""
+    """A compiled model structure: its functions' addresses and how to pack parameters."""
 
-    module: ModuleType
+    fns: np.ndarray  # int64 addresses of rhsjac, attempt, commit_step, commit_eval
+    fcheck: int  # address of Fcheck (the compiled release fraction over one lane row)
     layout: Layout
+    n: int
+    nnz: int
+    lanes: int
 
     def pack(self, ev: Evaluator) -> np.ndarray:
         """Per-subject parameter rows P (N, width)."""
@@ -663,25 +838,73 @@ class Kernel:
                 slot += 1
         return P
 
+    def release_fraction(self, tau: np.ndarray) -> np.ndarray:
+        """The compiled F(τ) (for the check against the profile's ``fraction_released``)."""
+        import ctypes
+
+        L = self.lanes
+        x = np.asarray(tau, dtype=float)
+        pad = np.zeros(-(-x.size // L) * L)
+        pad[:x.size] = x
+        out = np.empty_like(pad)
+        fn = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_void_p)(self.fcheck)
+        for a in range(0, pad.size, L):
+            fn(pad[a:].ctypes.data, out[a:].ctypes.data)
+        return out[:x.size]
+
+
+_KERNELS: dict[tuple[object, ...], Kernel] = {}
+
+
+def structure_key(model: BodyModel, order: list[int]) -> tuple[object, ...]:
+    """Everything the generated code depends on: states, fluxes (kinds, operands, parameter
+    names, effects), effect genes, elimination order and the release formula. Parameter
+    values are not part of it (they travel in P)."""
+    rel = None
+    if any(f.kind == "release" for f in model.fluxes):
+        assert model.release is not None
+        rel = model.release.sbml_infix("tau_x")
+    return (KERNEL_VERSION, tuple(model.species), tuple(model.fluxes), model.target,
+            tuple(model.effect_genes), tuple(int(i) for i in order), rel)
+
 
 def compile_model(model: BodyModel, ev: Evaluator, order: list[int]) -> Kernel:
-    """Generate, load (numba-compile or read from cache) and check the kernel of a model."""
-    lu = SparseBatchLU(len(model.species), ev.pattern, order)
-    src, layout = generate(model, ev, lu)
-    mod = _load(src)
-    if any(f.kind == "release" for f in model.fluxes):
-        _check_release(mod, model, layout)
-    return Kernel(module=mod, layout=layout)
+    """Generate, compile (or load from the disk cache) and check the kernel of a model.
+
+    Kernels are kept per model structure (:func:`structure_key`) for the process, so calls
+    in a loop (calibration, sensitivity, dose-response) generate the code once."""
+    key = structure_key(model, order)
+    kern = _KERNELS.get(key)
+    if kern is None:
+        lu = SparseBatchLU(len(model.species), ev.pattern, order)
+        blocks = generate(model, ev, lu)
+        try:
+            text = build_ir(blocks)
+        except lanes.IRUnsupported as exc:
+            raise KernelUnavailable(f"model code not supported by the compiled engine: "
+                                    f"{exc}") from exc
+        try:
+            addr = lanes.compile_module(text, [*FUNCTIONS, "Fcheck"], cache_dir())
+        except ImportError as exc:  # pragma: no cover - llvmlite comes with numba
+            raise KernelUnavailable("llvmlite is not installed") from exc
+        except RuntimeError as exc:  # pragma: no cover - an LLVM error is a bug here
+            raise KernelUnavailable(f"LLVM could not compile the model: {exc}") from exc
+        kern = Kernel(fns=np.array([addr[f] for f in FUNCTIONS], dtype=np.int64),
+                      fcheck=addr["Fcheck"], layout=blocks.layout, n=blocks.n,
+                      nnz=blocks.nnz, lanes=lanes.LANES)
+    if key[-1] is not None:
+        _check_release(kern, model)
+    _KERNELS[key] = kern
+    return kern
 
 
-def _check_release(mod: ModuleType, model: BodyModel, layout: Layout) -> None:
+def _check_release(kern: Kernel, model: BodyModel) -> None:
     """The compiled F(τ) must equal the profile's own ``fraction_released``."""
     rel = model.release
     assert rel is not None
     tau = np.concatenate([[0.0, 1e-4, 2e-4], np.linspace(0.0, model.days + 1.0, 211)[1:]])
     ref = np.asarray(rel.fraction_released(tau), dtype=float)
-    p = np.zeros(layout.width)
-    got = np.array([mod._F(float(x), p) for x in tau])
+    got = kern.release_fraction(tau)
     if not np.allclose(got, ref, rtol=1e-9, atol=1e-12):
         worst = float(np.max(np.abs(got - ref)))
         raise KernelUnavailable(f"compiled release formula differs from fraction_released "
@@ -706,7 +929,9 @@ def run(
 
     ``y0``, ``jump`` and ``atol`` are (N, n); ``progress`` receives the fraction of subjects
     done (0-1). ``threads``: worker threads (default: all CPUs; 1 = serial). A subject's
-    result does not depend on the number of threads or on the other subjects.
+    result does not depend on the number of threads or on the other subjects: every
+    subject runs in a lane of its own, with its own step size, and the lanes of a group
+    execute the same instructions.
     """
     P = kernel.pack(ev)
     N, n = y0.shape
@@ -720,26 +945,37 @@ def run(
     y0 = np.ascontiguousarray(y0, dtype=float)
     jump = np.ascontiguousarray(jump, dtype=float)
     atol = np.ascontiguousarray(np.broadcast_to(atol, (N, n)), dtype=float)
-    fn = kernel.module.integrate
-    workers = max(1, min(threads or os.cpu_count() or 1, N))
-    # chunks small enough for progress and load balance, large enough to amortise the call
-    size = max(1, min(256, -(-N // (4 * workers))))
+    fn = driver().integrate
+    L = kernel.lanes
+    workers = max(1, min(threads or os.cpu_count() or 1, -(-N // L)))
+    # chunks: whole lane groups, small enough for progress and load balance, large enough
+    # that the lanes seldom idle at a chunk's end
+    size = L * max(4, min(64, -(-N // (4 * workers * L))))
     chunks = [(a, min(N, a + size)) for a in range(0, N, size)]
+    dt_pad = dt if dt.size else np.zeros(1)
 
     def work(ab: tuple[int, int]) -> int:
         a, b = ab
-        fn(P[a:b], y0[a:b], jump[a:b], atol[a:b], dt, dt, br, t_eval, float(rtol),
-           float(h0), out[a:b], st[a:b], fail[a:b])
+        z = np.zeros
+        first = min(a, N - 1)  # idle lanes compute on a copy of a real subject
+        PL = np.ascontiguousarray(np.repeat(P[first][:, None], L, axis=1))
+        Y = np.ascontiguousarray(np.repeat(y0[first][:, None], L, axis=1))
+        AT = np.ascontiguousarray(np.repeat(atol[first][:, None], L, axis=1))
+        fn(kernel.fns, P[a:b], y0[a:b], jump[a:b], atol[a:b], dt_pad, dt.size, dt, br,
+           t_eval, float(h0), out[a:b], st[a:b], fail[a:b],
+           PL, Y, z((n, L)), z((kernel.nnz, L)), z((1, L)), Y.copy(), z((n, L)),
+           z((kernel.nnz, L)), z((1, L)), AT, np.full((1, L), float(rtol)), z((1, L)),
+           z((1, L)), z((1, L)), z((1, L)), z((1, L)), z(L), np.zeros((9, L), np.int64))
         return b - a
 
     done = 0
-    if workers == 1:
+    if workers == 1 or len(chunks) == 1:
         for ab in chunks:
             done += work(ab)
             if progress is not None:
                 progress(done / N)
     else:
-        # the compiled function releases the GIL (nogil), so threads run in parallel
+        # the compiled driver releases the GIL (nogil), so threads run in parallel
         with ThreadPoolExecutor(max_workers=workers) as pool:
             for k in pool.map(work, chunks):
                 done += k

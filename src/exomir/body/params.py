@@ -107,12 +107,20 @@ def _make(row: dict[str, Any], sp: str, ratio: float) -> Parameter:
 
 
 def parameter_table(indication: str, species: Species | str = Species.MOUSE) -> ParameterTable:
-    """All parameters for an indication and species, scaled as each row states."""
+    """All parameters for an indication and species, scaled as each row states.
+
+    Built once per (indication, species) and shared: a :class:`ParameterTable` is immutable
+    (``replace`` returns a new table), and building one validates every row's unit."""
     sp = Species.parse(species, field="subject.species") if isinstance(species, str) else species
     profile(indication)  # clear error for an unknown indication
+    return _parameter_table(indication, sp.value)
+
+
+@cache
+def _parameter_table(indication: str, sp: str) -> ParameterTable:
     st = species_table()
-    ratio = st[sp.value]["body_weight_kg"] / st["mouse"]["body_weight_kg"]
-    return ParameterTable(_make(r, sp.value, ratio) for r in _rows(indication))
+    ratio = st[sp]["body_weight_kg"] / st["mouse"]["body_weight_kg"]
+    return ParameterTable(_make(r, sp, ratio) for r in _rows(indication))
 
 
 def base_table() -> ParameterTable:
