@@ -8,8 +8,8 @@ from typing import Any
 
 import pandas as pd
 
-from exomir.core import CargoMode, GeneSet
-from exomir.design.spec import CandidateDesign, CargoChoice, DesignSpec
+from exomir.core import Cargo, CargoKind, CargoMode, GeneSet
+from exomir.design.spec import CandidateDesign, DesignSpec
 from exomir.report import Section, TableBlock, TextBlock, Warning_
 
 # Maximal repression of a validated target at saturating RISC occupancy when no predicted
@@ -117,8 +117,8 @@ def cargo_section(spec: DesignSpec) -> tuple[Section, CargoPlan]:
     return sec, plan
 
 
-def resolve_cargo(c: CandidateDesign, plan: CargoPlan) -> list[CargoChoice]:
+def resolve_cargo(c: CandidateDesign, plan: CargoPlan) -> list[Cargo]:
     """The candidate's cargo, or the best-ranked single miRNA (native loading) when omitted."""
     if c.cargo:
         return c.cargo
-    return [CargoChoice(name=plan.best[0], mode=CargoMode.NATIVE)]
+    return [Cargo(kind=CargoKind.MIRNA, name=plan.best[0], mode=CargoMode.NATIVE)]

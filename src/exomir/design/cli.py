@@ -8,29 +8,37 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from exomir.design.pipeline import DesignResult, run_design
-from exomir.design.spec import DesignSpec, example_spec, load_design
+from exomir.design.spec import DesignSpec, example_spec, example_text, load_design
+from exomir.report import TextBlock, Warning_
 
 console = Console()
 
 
-def _run(spec: DesignSpec, out: Path) -> DesignResult:
+def _run(spec: DesignSpec, out: Path, kb: object = None) -> DesignResult:
     start = time.perf_counter()
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
                   console=console, transient=True) as bar:
         task = bar.add_task("starting", total=None)
-        result = run_design(spec, progress=lambda msg: bar.update(task, description=msg))
+        result = run_design(spec, progress=lambda msg: bar.update(task, description=msg),
+                            kb=kb)
     paths = result.write(out)
-    summary = result.report.sections[0]
-    console.print(f"[bold]{result.report.title}[/]")
-    for b in summary.blocks:
-        console.print(getattr(b, "text", ""))
-    for w in result.report.sections[-1].data["warnings"]:
-        if w["severity"] == "critical":
-            console.print(f"[red]critical:[/] {w['message']}")
+    decision = result.report.sections[0]
+    console.print(f"[bold]{escape(result.report.title)}[/]")
+    for b in decision.blocks:
+        if isinstance(b, TextBlock) and b.kind == "headline":
+            console.print(f"[bold]{escape(b.text)}[/]")
+        elif isinstance(b, TextBlock) and b.kind == "next":
+            console.print(escape(b.text) + ":")
+            for i, item in enumerate(b.items, 1):
+                console.print(f"  {i}. {escape(item)}")
+        elif isinstance(b, Warning_) and b.severity == "critical":
+            console.print(f"[red]critical:[/] {escape(b.message)}")
     console.print(f"report: {paths['html']}\ndata:   {paths['json']}\nfigures: {paths['figures']}"
+                  f"\ncandidates as simulate specs: {paths['candidates']}"
                   f"\n({time.perf_counter() - start:.1f} s)")
     return result
 
@@ -38,16 +46,37 @@ def _run(spec: DesignSpec, out: Path) -> DesignResult:
 def design(spec: Annotated[Path, typer.Argument(help="design spec (YAML or JSON)")],
            out: Annotated[Path, typer.Option("--out", "-o", help="output directory")]
            = Path("exomir-out")) -> None:
-    """Compare candidate therapy designs for an indication and write the report."""
+    """Compare candidate therapy designs for an indication and write the report.
+
+    The spec names the indication, species and candidates; each candidate is written like a
+    simulate spec (product, cargo, delivery, regimen). Spec reference: docs/design.md.
+    Bundled examples: 'exomir demo --show-spec' (diabetic wound) and 'exomir demo --show-spec
+    --indication neuropathic_pain' print them; 'exomir demo' runs them.
+    """
     _run(load_design(spec), out)
 
 
 def demo(indication: Annotated[str, typer.Option(help="neuropathic_pain | diabetic_wound")]
          = "diabetic_wound",
          out: Annotated[Path, typer.Option("--out", "-o", help="output directory")]
-         = Path("exomir-out")) -> None:
+         = Path("exomir-out"),
+         show_spec: Annotated[bool, typer.Option("--show-spec", help="print the bundled "
+                                                 "design spec (YAML) and exit")] = False
+         ) -> None:
     """Run the bundled example design on the embedded defaults (offline) and write the report."""
-    _run(example_spec(indication), out)
+    if show_spec:
+        typer.echo(example_text(indication), nl=False)
+        return
+    _run(example_spec(indication), out, kb=_embedded_kb())
+
+
+def _embedded_kb() -> object:
+    """The shipped knowledge base only, whatever the user imported (None: the user's)."""
+    try:
+        from exomir.kb import embedded_kb  # type: ignore[attr-defined]
+    except ImportError:
+        return None
+    return embedded_kb()
 
 
 def register(app: typer.Typer) -> None:

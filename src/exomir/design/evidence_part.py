@@ -34,7 +34,7 @@ def evidence_section(spec: DesignSpec, studies: list[Study]) -> Section:
         f"Curated studies for {spec.indication.value} ({len(studies)})",
         ["id", "study", "exosome source", "cargo", "targets", "route/vehicle", "species",
          "confidence", "source", "url"], rows, links={"source": "url"},
-        provenance="exomir.kb.open_kb().studies(indication=...)"))
+        provenance="exomir.kb.open_kb().studies(indication=...)", collapsed=True))
     sec.data["studies"] = [r[0] for r in rows]
 
     # Evidence gaps: vehicles and routes with no curated study.
@@ -81,8 +81,21 @@ def evidence_section(spec: DesignSpec, studies: list[Study]) -> Section:
     pooled = fit.to_dict()
     sec.data["pooled"] = pooled
     sec.data["pooled_warnings"] = [str(w.message) for w in caught]
+    n_studies = int(es["study"].nunique())
+    sec.data["pooled_studies"] = n_studies
+    if n_studies < 3:
+        sec.blocks.append(Warning_(
+            f"Only {n_studies} {'study' if n_studies == 1 else 'studies'} with arm-level data: "
+            + ("a single study is not a meta-analysis; its effect is shown as that study's own "
+               "estimate" if n_studies == 1 else "fewer than 3 studies give no usable estimate "
+               "of between-study heterogeneity")
+            + ". Do not read the pooled number as the evidence for this indication.",
+            severity="caution"))
     sec.blocks.append(TableBlock(
-        f"Random-effects meta-analysis of {outcome} (SMD, Hedges' g; REML)",
+        (f"Single study {es['study'].iloc[0]} on {outcome} (SMD, Hedges' g; not a meta-analysis)"
+         if n_studies == 1 else
+         f"Random-effects meta-analysis of {outcome} (SMD, Hedges' g; REML; "
+         f"{n_studies} studies)"),
         ["k", "estimate", "ci_lb", "ci_ub", "pi_lb", "pi_ub", "tau2", "i2 (%)", "pval"],
         [[pooled["k"], pooled["estimate"], pooled["ci_lb"], pooled["ci_ub"],
           pooled.get("pi_lb"), pooled.get("pi_ub"), pooled["tau2"], pooled["i2"],

@@ -1,5 +1,6 @@
-"""Report section 5: every parameter used (value, unit, source or assumption) and how much the
-headline result depends on the assumed ones (one-at-a-time sensitivity)."""
+"""Report section 6: every parameter used (value, unit, source or assumption) and, until the
+global sensitivity analysis is wired in, one-at-a-time swings of the headline (labelled as
+such: they miss interactions and do not rank importance)."""
 
 from __future__ import annotations
 
@@ -87,6 +88,7 @@ def provenance_section(spec: DesignSpec, plan: CargoPlan, runs: list[CandidateRu
                                             "exomir.release"))
     sec.data["parameters"] = [dict(zip(cols, r, strict=True)) for r in rows]
     sec.data["n_assumptions"] = sum(1 for r in rows if r[-1])
+    sec.data["global_sensitivity"] = None
     if not spec.sensitivity:
         return sec
     run = runs[0]
@@ -97,17 +99,20 @@ def provenance_section(spec: DesignSpec, plan: CargoPlan, runs: list[CandidateRu
     top = sens[:12]
     if top:
         sec.blocks.append(TableBlock(
-            f"Which assumptions move the headline ({label} at day {spec.headline_day:g}, "
-            f"'{run.design.name}', typical subject)",
+            f"One-at-a-time swings of the headline ({label} at day {spec.headline_day:g}, "
+            f"'{run.design.name}', typical subject; not a global sensitivity analysis)",
             ["parameter", "low", "high", "unit", f"headline at low ({unit})",
              f"headline at high ({unit})", "swing"],
             [[o["parameter"], o["low"], o["high"], o["unit"], o["headline_low"],
               o["headline_high"], o["swing"]] for o in top],
-            provenance="exomir.design.provenance_part.sensitivity (one at a time)"))
+            provenance="exomir.design.provenance_part.sensitivity (one at a time)",
+            note="Each assumed parameter at its low and high end with the others nominal, for "
+                 "one typical subject. This misses interactions and the population; the global "
+                 "analysis ('exomir sensitivity') is not yet computed for this report."))
         sec.blocks.append(Figure(
-            "One-at-a-time sensitivity of the headline", "sensitivity.svg",
+            "One-at-a-time swings of the headline (typical subject)", "sensitivity.svg",
             figures.tornado([o["parameter"] for o in top], [o["headline_low"] for o in top],
                             [o["headline_high"] for o in top], top[0]["base"],
-                            xlabel=label, title="blue: low end, red: high end"),
+                            xlabel=label, title="one at a time, typical subject"),
             provenance="exomir.design.provenance_part.sensitivity"))
     return sec

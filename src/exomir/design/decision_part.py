@@ -1,0 +1,282 @@
+"""Report section 1, "Decision": the answer first.
+
+Recommended design(s) or "indistinguishable"; the expected outcome with its band; how much of
+the gain is the miRNA; what would separate tied candidates (loading, dose, vehicle), computed;
+the dominant assumptions; and the next experiment. Everything here is read from the other
+sections' data or computed by :func:`separation`; nothing is settled by list order.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from exomir.design.arms import (
+    ArmSet,
+    attribution,
+    band,
+    candidate_body_spec,
+    outcome_at,
+    simulate_arm,
+)
+from exomir.design.cargo_part import CargoPlan
+from exomir.design.compare import MID, Ranking, paired, verdict
+from exomir.design.spec import DesignSpec
+from exomir.report import Section, TableBlock, TextBlock, Warning_
+
+SMALL_SHARE = 0.10  # below this fraction of the gain, a part is called "almost nothing"
+
+
+def _b(m: dict[str, float], signed: bool = False, unit: str = "") -> str:
+    f = "{:+.3g}" if signed else "{:.3g}"
+    u = f" {unit}" if unit else ""
+    return f"{f.format(m['median'])}{u} [{f.format(m['p05'])} to {f.format(m['p95'])}]"
+
+
+def _names(xs: list[str]) -> str:
+    q = [f"'{x}'" for x in xs]
+    return q[0] if len(q) == 1 else ", ".join(q[:-1]) + " and " + q[-1]
+
+
+def separation(spec: DesignSpec, plan: CargoPlan, arms: ArmSet, designs: dict[str, Any],
+               ranking: Ranking, mid: MID) -> list[dict[str, Any]]:
+    """For tied candidates: would reaching the knockdown goal by loading separate them?
+
+    For each tied candidate whose loading scan found the copies per vesicle for the goal, the
+    candidate is simulated at that loading on the same subjects and compared, pair by pair,
+    with the other tied candidates as specified.
+    """
+    day = spec.headline_day
+    tied = ranking.recommended
+    by_name = {a.name: a for a in arms.candidates}
+    out = []
+    for name in tied:
+        load = designs["dose_response"][name]["loading"]
+        item: dict[str, Any] = {"candidate": name, "copies_now": load["copies_now"],
+                                "copies_needed": load["copies_needed"],
+                                "reason": load["reason"],
+                                "dose_needed": designs["dose_response"][name]["dose_for_goal"],
+                                "vehicle": by_name[name].vehicle}
+        if load["copies_needed"] is not None and len(tied) > 1:
+            a = by_name[name]
+            assert a.design is not None
+            bs, _ = candidate_body_spec(spec, a.design, plan, copies=load["copies_needed"])
+            y = outcome_at(simulate_arm(bs, spec.subjects, spec, a.release), day)
+            y0 = outcome_at(arms.untreated.result, day)
+            item["outcome_at_goal"] = band(y)
+            item["gain_at_goal"] = band(y - y0)
+            item["versus"] = {}
+            for other in tied:
+                if other == name:
+                    continue
+                d = paired(y, outcome_at(by_name[other].result, day))
+                item["versus"][other] = {"difference": d, "verdict": verdict(d, mid.value)}
+        out.append(item)
+    return out
+
+
+def _outcome_table(designs: dict[str, Any], rec: list[str], y0: np.ndarray, label: str,
+                   day: float, tie: bool) -> TableBlock:
+    cands = designs["candidates"]
+    rows = [["untreated", _b(band(y0)), "—", "—", "—", "—"]]
+    for v, vd in designs["vehicles"].items():
+        rows.append([f"vehicle only: {v}", _b(vd["outcome"]), _b(vd["gain_vs_untreated"], True),
+                     _b(vd["gain_vs_untreated"], True), "—", "—"])
+    for n in sorted(cands, key=lambda k: (k not in rec, k.lower(), k)):
+        c = cands[n]
+        at = c["attribution"]
+        rows.append([("★ " if n in rec else "") + n, _b(c["outcome"]),
+                     _b(c["gain_vs_untreated"], True), _b(at["vehicle"], True),
+                     _b(at["vesicle"], True), _b(at["mirna"], True)])
+    return TableBlock(
+        f"Expected {label} at day {day:g}, median [5th to 95th percentile of subjects]; "
+        + ("★ tied for first" if tie else "★ recommended"),
+        ["arm", label, "gain vs untreated", "of which vehicle", "vesicle (cargo-independent)",
+         "miRNA"], rows, provenance="exomir.design.arms (paired arms, sequential switch-off)",
+        note="Bands are between-subject variability only; parameter-uncertainty bands are not "
+             "yet computed (global uncertainty analysis, 'exomir sensitivity').")
+
+
+def _separation_table(spec: DesignSpec, sep: list[dict[str, Any]], label: str, unit: str,
+                      tie: bool) -> TableBlock:
+    rows = []
+    for s in sep:
+        if s["copies_needed"] is not None:
+            txt = (f"{s['copies_needed']:.3g} copies/EV (now {s['copies_now']:.3g})")
+            then = "—"
+            if s.get("versus"):
+                then = f"{_b(s['outcome_at_goal'])}; " + "; ".join(
+                    f"vs '{o}' {_b(x['difference'], True, unit)}: "
+                    + {"better": "then better", "worse": "then worse"}.get(
+                        x["verdict"], "still indistinguishable")
+                    for o, x in s["versus"].items())
+        else:
+            txt, then = f"not reachable: {s['reason']}", "—"
+        dose = (f"{s['dose_needed']:.3g}" if s["dose_needed"]
+                else f"not reached up to {spec.dose_range_particles[1]:.3g}")
+        rows.append([s["candidate"], s["vehicle"] or "none", dose, txt, then])
+    return TableBlock(
+        ("What would separate them: " if tie else "What it takes: ")
+        + f"{spec.knockdown_goal:.0%} median peak knockdown of the targets",
+        ["candidate", "vehicle", "particles per administration needed (at its loading)",
+         "miRNA loading needed (at its dose)", f"{label} at that loading, and vs the others"],
+        rows, provenance="exomir.design.simulate_part.loading_for_goal + "
+                         "exomir.design.decision_part.separation (same subjects)")
+
+
+def decision_section(spec: DesignSpec, arms: ArmSet, designs: dict[str, Any], ranking: Ranking,
+                     mid: MID, sep: list[dict[str, Any]], *, best_cargo: str,
+                     evidence: dict[str, Any], sensitivity: dict[str, Any] | None) -> Section:
+    day = spec.headline_day
+    unit = designs["unit"]
+    du = "points" if unit == "%" else unit  # unit of a difference (percentage points)
+    label = designs["outcome"]
+    short = label.split(" (")[0]
+    cands = designs["candidates"]
+    rec = ranking.recommended
+    tie = ranking.tie
+    sec = Section("Decision")
+    data: dict[str, Any] = {"recommended": rec, "tie": tie,
+                            "answer": "indistinguishable" if tie else "recommended",
+                            "best_cargo": best_cargo, "day": day, "unit": unit}
+    y0 = outcome_at(arms.untreated.result, day)
+
+    # The answer.
+    above_untreated = [n for n in rec if cands[n]["gain_vs_untreated"]["p05"] > 0
+                       and cands[n]["gain_vs_untreated"]["median"] >= mid.value]
+    if tie:
+        head = (f"Indistinguishable: {_names(rec)} give the same {short} at day {day:g} "
+                f"(paired differences below the minimal important difference of "
+                f"{mid.value:.3g} {du}, or with a 90 % band spanning zero). None is "
+                "recommended over the others.")
+    elif len(cands) == 1:
+        c = cands[rec[0]]
+        head = (f"One candidate, '{rec[0]}': {short} at day {day:g} "
+                f"{_b(c['outcome'], unit=unit)}, {c['gain_vs_untreated']['median']:+.3g} {du} "
+                "over untreated; add candidates to compare designs.")
+    else:
+        c = cands[rec[0]]
+        head = (f"Recommended: '{rec[0]}': {short} at day {day:g} "
+                f"{_b(c['outcome'], unit=unit)}, {c['gain_vs_untreated']['median']:+.3g} {du} "
+                f"over untreated; it beats every other candidate on the same subjects by at "
+                f"least the minimal important difference ({mid.value:.3g} {du}).")
+    if not above_untreated:
+        head += (" Not even the best is distinguishable from untreated by the minimal important "
+                 "difference.")
+    elif tie:
+        g = [cands[n]["gain_vs_untreated"]["median"] for n in rec]
+        head += (f" Each gains {min(g):+.3g} to {max(g):+.3g} {du} over untreated "
+                 f"({short} {_b(band(y0), unit=unit)} untreated).")
+    data["headline"] = head
+    data["distinguishable_from_untreated"] = above_untreated
+
+    # How much of it is the miRNA.
+    shares = []
+    for n in rec:
+        c = cands[n]
+        g = c["gain_vs_untreated"]["median"]
+        at = c["attribution"]
+        shares.append({"candidate": n, "gain": g, "mirna": at["mirna"]["median"],
+                       "vesicle": at["vesicle"]["median"], "vehicle": at["vehicle"]["median"],
+                       "mirna_fraction": at["mirna"]["median"] / g if abs(g) > 1e-12 else 0.0})
+    data["mirna_share"] = shares
+    top_m = max(shares, key=lambda x: (abs(x["mirna_fraction"]), x["candidate"]))
+    veh = max(x["vehicle"] for x in shares)
+    ves = max(x["vesicle"] for x in shares)
+    small = abs(top_m["mirna_fraction"]) < SMALL_SHARE
+
+    # Separation and next steps (computed before writing, so the next steps come first).
+    at_goal = [x for s in sep for x in s.get("versus", {}).values()]
+    steps: list[str] = []
+    reach = [s for s in sep if s["copies_needed"] is not None]
+    if reach:
+        s = min(reach, key=lambda x: (x["copies_needed"] / max(x["copies_now"], 1e-12),
+                                      x["candidate"].lower()))
+        steps.append(
+            f"Loading is the lever: '{s['candidate']}' needs about {s['copies_needed']:.3g} "
+            f"miRNA copies per vesicle (now {s['copies_now']:.3g}) for "
+            f"{spec.knockdown_goal:.0%} target knockdown at its dose. Measure the preparation's "
+            "copies per vesicle (RT-qPCR against particle count) and, at that loading, the "
+            "target knockdown in the target tissue: the model's least-tested link.")
+    for s in sep:
+        if s["copies_needed"] is None:
+            steps.append(f"'{s['candidate']}': {s['reason']}; choose a cargo with stronger "
+                         "validated repression of the intended targets (section 3).")
+    no_dose = [s["candidate"] for s in sep if s["dose_needed"] is None]
+    if no_dose:
+        who = "no candidate" if len(no_dose) == len(sep) else _names(no_dose)
+        steps.append(f"Dose does not get there: {who} reaches {spec.knockdown_goal:.0%} "
+                     f"knockdown at doses up to {spec.dose_range_particles[1]:.3g} particles "
+                     "per administration at the loading specified.")
+    if tie and at_goal and all(x["verdict"] == "indistinguishable" for x in at_goal):
+        biggest = max(abs(x["difference"]["median"]) for x in at_goal)
+        steps.append(f"Even at that loading the designs stay indistinguishable (paired "
+                     f"differences up to {biggest:.3g} {du}, each below the minimal important "
+                     "difference or with a band spanning zero): choose between them on vehicle, "
+                     "dose, "
+                     "cost and manufacturability, with untreated and vehicle-only control "
+                     "arms in the experiment.")
+    elif tie and any(x["verdict"] == "better" for x in at_goal):
+        steps.append("Loaded to the knockdown goal, the designs separate (table below): run "
+                     "that loading experiment first.")
+    if not (sensitivity and sensitivity.get("global")):
+        steps.append("Run 'exomir sensitivity' on this spec: the global analysis names the "
+                     "assumption whose measurement would most reduce the uncertainty of this "
+                     "answer (not yet computed here).")
+    data["next_steps"] = steps
+
+    sec.blocks.append(TextBlock(head, kind="headline"))
+    sec.blocks.append(TextBlock("What to do next", kind="next", items=steps))
+    if small:
+        sec.blocks.append(Warning_(
+            f"The miRNA contributes almost nothing: at most {top_m['mirna']:+.3g} {du} of a "
+            f"{top_m['gain']:+.3g} {du} gain ({top_m['mirna_fraction']:.1%}, "
+            f"'{top_m['candidate']}'). The modelled gain is the vehicle (up to {veh:+.3g} {du}) "
+            f"and the cargo-independent vesicle effect (up to {ves:+.3g} {du}), both "
+            "calibrated assumptions (docs/body.md): a choice between these designs is not a "
+            "choice of miRNA.", severity="critical"))
+    else:
+        sec.blocks.append(TextBlock("How much of the gain is the miRNA: " + "; ".join(
+            f"'{x['candidate']}' {x['mirna']:+.3g} of {x['gain']:+.3g} {du} "
+            f"({x['mirna_fraction']:.0%})" for x in shares) + "."))
+    sec.blocks.append(_outcome_table(designs, rec, y0, label, day, tie))
+    if sep:
+        sec.blocks.append(_separation_table(spec, sep, label, du, tie))
+    data["separation"] = sep
+    vehicles = {s["vehicle"] for s in sep}
+    if tie and len(vehicles) > 1:
+        vs = "; ".join(f"{v}: {_b(designs['vehicles'][v]['gain_vs_untreated'], True, du)}"
+                       for v in sorted(x for x in vehicles if x) if v in designs["vehicles"])
+        sec.blocks.append(TextBlock(
+            "The tied candidates differ in vehicle; the vehicle alone gives " + (vs or "nothing")
+            + " over untreated."))
+
+    # Dominant assumptions.
+    if sensitivity and sensitivity.get("global"):
+        g = sensitivity["global"]
+        top = ", ".join(f"{r['parameter']} (total index {r['ST']:.2f})" for r in g["top"][:3])
+        sec.blocks.append(TextBlock(f"Dominant assumptions (global sensitivity): {top}."))
+        data["dominant_assumptions"] = g["top"][:5]
+    else:
+        sec.blocks.append(Warning_(
+            "Dominant assumptions: not yet computed. Which assumptions drive this answer needs "
+            "the global sensitivity analysis over the assumption ranges ('exomir sensitivity'); "
+            "section 6 shows one-at-a-time swings for a typical subject, which miss "
+            "interactions and do not rank importance. The minimal important difference"
+            + (" is itself an assumption (half-SD rule, section 2)." if mid.assumption
+               else f" comes from: {mid.source}."), severity="caution"))
+        data["dominant_assumptions"] = None
+    data["evidence"] = evidence
+    sec.data = data
+    return sec
+
+
+def attribution_check(arms: ArmSet, day: float) -> float:
+    """Largest per-subject residual of the attribution (shares minus the total gain)."""
+    worst = 0.0
+    for a in arms.candidates:
+        p = attribution(arms, a, day)
+        worst = max(worst, float(np.max(np.abs(p["vehicle"] + p["vesicle"] + p["mirna"]
+                                               - p["total"]))))
+    return worst
