@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from exomir.core import ReleaseProfile, Route
+from exomir.core import InputError, ReleaseProfile, Route
 from exomir.design.cargo_part import CargoPlan, resolve_cargo, targets_for
 from exomir.design.spec import DEPOT_ROUTES, CandidateDesign, DesignSpec
 
@@ -111,7 +111,7 @@ def candidate_therapy(spec: DesignSpec, c: CandidateDesign, plan: CargoPlan, *,
     subject["species"] = spec.species.value
     if spec.disease_model and "disease_model" not in subject:
         subject["disease_model"] = spec.disease_model
-    data = {
+    data: dict[str, Any] = {
         "name": c.name, "indication": spec.indication.value,
         "product": c.product.model_dump(mode="json", exclude_none=True,
                                         exclude_defaults=True),
@@ -119,12 +119,33 @@ def candidate_therapy(spec: DesignSpec, c: CandidateDesign, plan: CargoPlan, *,
         "delivery": c.delivery.model_dump(mode="json", exclude_none=True),
         "regimen": regimen, "subject": subject, "days": spec.days, "body": body,
     }
+    if c.release_preset is not None:
+        data["release_preset"] = c.release_preset
     return data, targets
+
+
+def standalone(data: dict[str, Any]) -> tuple[dict[str, Any], str | None]:
+    """A candidate mapping that ``exomir simulate`` reads, and a note when something the
+    design used cannot be carried (a release preset, until the simulate spec accepts one)."""
+    from exomir.body.spec import parse_spec
+
+    try:
+        parse_spec(dict(data))
+        return data, None
+    except InputError:
+        if "release_preset" not in data:
+            raise
+    out = {k: v for k, v in data.items() if k != "release_preset"}
+    parse_spec(dict(out))
+    return out, (f"the design released this depot with the '{data['release_preset']}' preset "
+                 "(exomir.release); this simulate spec cannot name a preset yet, so run alone "
+                 "it uses the body model's default release for the vehicle")
 
 
 def _parse(data: dict[str, Any], what: str) -> Any:
     from exomir.body.spec import parse_spec
 
+    data = {k: v for k, v in data.items() if k != "release_preset"}  # passed as `release`
     return parse_spec(data, source=what)
 
 

@@ -49,9 +49,11 @@ def design(spec: Annotated[Path, typer.Argument(help="design spec (YAML or JSON)
     """Compare candidate therapy designs for an indication and write the report.
 
     The spec names the indication, species and candidates; each candidate is written like a
-    simulate spec (product, cargo, delivery, regimen). Spec reference: docs/design.md.
-    Bundled examples: 'exomir demo --show-spec' (diabetic wound) and 'exomir demo --show-spec
-    --indication neuropathic_pain' print them; 'exomir demo' runs them.
+    simulate spec (product, cargo, delivery, regimen), so it also runs alone with 'exomir
+    simulate'. Spec reference: docs/design.md.
+
+    Bundled examples: 'exomir demo --show-spec' prints the diabetic-wound spec, 'exomir demo
+    --show-spec --indication neuropathic_pain' the pain spec; 'exomir demo' runs them.
     """
     _run(load_design(spec), out)
 

@@ -13,7 +13,7 @@ import yaml
 
 from exomir import __version__
 from exomir.core import CargoMode
-from exomir.design.arms import ArmSet, candidate_therapy, outcome_at, run_arms
+from exomir.design.arms import ArmSet, candidate_therapy, outcome_at, run_arms, standalone
 from exomir.design.cargo_part import CargoPlan, cargo_section
 from exomir.design.compare import minimal_important_difference, rank
 from exomir.design.decision_part import decision_section, separation
@@ -54,17 +54,22 @@ class DesignResult:
         cdir = out_dir / "candidates"
         cdir.mkdir(parents=True, exist_ok=True)
         used: set[str] = set()
-        for name, data in self.candidate_specs().items():
+        for name, full in self.candidate_specs().items():
+            data, note = standalone(full)
             base = slug(name)
             s, k = base, 2
             while s in used:
                 s, k = f"{base}-{k}", k + 1
             used.add(s)
-            (cdir / f"{s}.yaml").write_text(
-                f"# candidate '{name}' of design '{self.spec.name}', as a simulate spec:\n"
-                f"#   exomir simulate {s}.yaml --subjects {self.spec.subjects} "
-                f"--seed {self.spec.seed}\n" + yaml.safe_dump(data, sort_keys=False),
-                encoding="utf-8")
+            head = (f"# candidate {name!r} of design {self.spec.name!r}, as a simulate spec:\n"
+                    f"#   exomir simulate {s}.yaml --subjects {self.spec.subjects} "
+                    f"--seed {self.spec.seed}\n")
+            if note:
+                head += f"# note: {note}\n"
+            head = "".join(ln if ln.startswith("#") else f"# {ln}"
+                           for ln in head.splitlines(keepends=True))
+            (cdir / f"{s}.yaml").write_text(head + yaml.safe_dump(data, sort_keys=False),
+                                            encoding="utf-8")
         paths["candidates"] = cdir
         return paths
 
