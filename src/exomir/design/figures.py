@@ -49,6 +49,16 @@ def _legend(ax: plt.Axes) -> None:
               handlelength=3.2)
 
 
+def _marks(t: np.ndarray, i: int, k: int, n: int = 10) -> list[int]:
+    """Indices of ``n`` markers evenly spaced in time, shifted per series so that markers of
+    coinciding lines do not sit on one another."""
+    if len(t) < 2:
+        return [0]
+    span = t[-1] - t[0]
+    at = t[0] + span * (np.arange(n) + (i + 0.5) / k) / n
+    return sorted({int(j) for j in np.clip(np.searchsorted(t, at), 0, len(t) - 1)})
+
+
 def bands(times: np.ndarray, series: Mapping[str, np.ndarray], *, ylabel: str, title: str,
           refs: Mapping[str, np.ndarray] | None = None, hline: float | None = None,
           hlabel: str | None = None) -> str:
@@ -56,7 +66,7 @@ def bands(times: np.ndarray, series: Mapping[str, np.ndarray], *, ylabel: str, t
     (untreated, vehicle only) as median lines."""
     fig, ax = plt.subplots(figsize=(WIDTH_IN, 3.8))
     t = np.asarray(times, dtype=float)
-    every = max(1, len(t) // 12)
+    k = max(len(series), 1)
     for j, (label, y) in enumerate((refs or {}).items()):
         ax.plot(t, np.median(y, axis=0), label=label, zorder=1, **REF_STYLES[j % len(REF_STYLES)])
     for i, (label, y) in enumerate(series.items()):
@@ -64,7 +74,7 @@ def bands(times: np.ndarray, series: Mapping[str, np.ndarray], *, ylabel: str, t
         lo, med, hi = np.percentile(y, [5, 50, 95], axis=0)
         ax.fill_between(t, lo, hi, color=st["color"], alpha=0.13, lw=0)
         ax.plot(t, med, color=st["color"], ls=st["ls"], lw=1.8, marker=st["marker"], ms=5,
-                markevery=(i * every // max(len(series), 1), every), label=label, zorder=2,
+                markevery=_marks(t, i, k), label=label, zorder=2,
                 mfc="white" if i % 2 else st["color"])
     if hline is not None:
         ax.axhline(hline, color="grey", ls=":", lw=1, label=hlabel)

@@ -181,16 +181,15 @@ def designs_section(spec: DesignSpec, plan: CargoPlan, arms: ArmSet, mid: MID,
     data: dict[str, Any] = {"day": day, "unit": unit, "outcome": label,
                             "untreated_outcome": band(base_out), "vehicles": {},
                             "candidates": {}}
-    rows: list[list[Any]] = [[arms.untreated.name, "reference", "none", 0, "—", 0,
+    rows: list[list[Any]] = [[arms.untreated.name, "none", "none", 0,
                               _b(band(base_out)), "—", "—", "—", "—"]]
     for lab, va in arms.vehicles.items():
         y = outcome_at(va.result, day)
         g = band(y - base_out)
         data["vehicles"][lab] = {"outcome": band(y), "gain_vs_untreated": g}
-        rows.append([va.name, "reference", lab, 0, ",".join(f"{t:g}" for t in
-                                                            va.body_spec.therapy.regimen
-                                                            .times_days or []),
-                     0, _b(band(y)), _b(g, True), _b(g, True), "—", "—"])
+        days = ",".join(f"{t:g}" for t in va.body_spec.therapy.regimen.times_days or [])
+        rows.append([va.name, f"{lab}, days {days}", "none", 0, _b(band(y)), _b(g, True),
+                     _b(g, True), "—", "—"])
     for a in arms.candidates:
         assert a.design is not None
         parts = attribution(arms, a, day)
@@ -216,14 +215,15 @@ def designs_section(spec: DesignSpec, plan: CargoPlan, arms: ArmSet, mid: MID,
         }
         data["candidates"][a.name] = item
         at = item["attribution"]
-        rows.append([a.name, "candidate", _route_text(a), item["dose_particles"],
-                     ",".join(f"{t:g}" for t in a.design.times_days),
-                     item["copies_per_vesicle"], _b(item["outcome"]),
+        rows.append([a.name, f"{_route_text(a)}, days "
+                     + ",".join(f"{t:g}" for t in a.design.times_days),
+                     f"{item['dose_particles']:.3g}", item["copies_per_vesicle"],
+                     _b(item["outcome"]),
                      _b(item["gain_vs_untreated"], True), _b(at["vehicle"], True),
                      _b(at["vesicle"], True), _b(at["mirna"], True)])
     sec.blocks.append(TableBlock(
         f"Arms: {label} at day {day:g} and the gain over untreated, with its parts",
-        ["arm", "role", "route / vehicle", "particles/dose", "dose days", "miRNA copies/EV",
+        ["arm", "route / vehicle, dose days", "particles per dose", "miRNA copies/EV",
          f"{label}", "gain vs untreated", "of which vehicle", "vesicle (cargo-independent)",
          "miRNA"], rows,
         provenance="exomir.design.arms.run_arms + attribution (body.simulate per arm)"))
