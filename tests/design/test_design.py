@@ -178,12 +178,13 @@ def test_vehicle_only_arm_and_shares_that_add_up(rendered: Any) -> None:
         assert share and all(v["gain_vs_untreated"]["median"] > 0 for v in share.values())
 
 
+@pytest.mark.parametrize("rendered", ["diabetic_wound"], indirect=True)
 def test_reordering_candidates_changes_neither_untreated_nor_any_gain(
         rendered: Any, reordered: Any) -> None:
+    """Measured defect: with the s.c. design first, untreated moved from 84.3 to 67.6 % and
+    the headline gain from +7.71 to +24.3 points."""
     spec, result, _, data = rendered
-    if spec.indication.value != "diabetic_wound":
-        pytest.skip("the reordered spec is the wound demo")
-    rspec, rresult, _, renamed = reordered
+    _, rresult, _, renamed = reordered
     day = spec.headline_day
     assert np.array_equal(outcome_at(result.arms.untreated.result, day),
                           outcome_at(rresult.arms.untreated.result, day))
