@@ -8,6 +8,7 @@ never looks harmful, and the demo's identical designs are called indistinguishab
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 import shutil
@@ -251,12 +252,22 @@ def test_rank_is_order_free_and_separates_only_by_band_and_mid() -> None:
                                           ("c", "b"): {"p05": -1.0, "p95": 5.0}})
     assert r3.tie and "c" in r3.recommended
 
-    @settings(max_examples=30, deadline=None)
-    @given(st.permutations(["a", "b", "c"]))
-    def order_free(order: list[str]) -> None:
+    for order in itertools.permutations(arms):  # every insertion order, same answer
         assert rank({k: arms[k] for k in order}, mid=2.0).to_dict() == r.to_dict()
 
-    order_free()
+    @settings(max_examples=25, deadline=None)
+    @given(st.lists(st.floats(-5, 5), min_size=2, max_size=5, unique=True))
+    def shifts(offsets: list[float]) -> None:
+        named = {f"c{i}": base + off for i, off in enumerate(offsets)}
+        got = rank(named, mid=2.0)
+        best = max(offsets)
+        # the recommended set is everything within the MID of the best (identical subjects)
+        assert set(got.recommended) == {f"c{i}" for i, o in enumerate(offsets)
+                                        if best - o < 2.0 - 1e-9}
+        assert rank(dict(reversed(list(named.items()))), mid=2.0).recommended == \
+            got.recommended
+
+    shifts()
 
 
 def test_minimal_important_difference_source(rendered: Any) -> None:
