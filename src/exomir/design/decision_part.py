@@ -211,12 +211,13 @@ def decision_section(spec: DesignSpec, arms: ArmSet, designs: dict[str, Any], ra
                      "per administration at the loading specified.")
     if tie and at_goal and all(x["verdict"] == "indistinguishable" for x in at_goal):
         biggest = max(abs(x["difference"]["median"]) for x in at_goal)
+        controls = "untreated and vehicle-only control arms" if arms.vehicles else \
+            "an untreated control arm"
         steps.append(f"Even at that loading the designs stay indistinguishable (paired "
                      f"differences up to {biggest:.3g} {du}, each below the minimal important "
-                     "difference or with a band spanning zero): choose between them on vehicle, "
-                     "dose, "
-                     "cost and manufacturability, with untreated and vehicle-only control "
-                     "arms in the experiment.")
+                     "difference or with a band spanning zero): choose between them on route, "
+                     f"vehicle, dose, cost and manufacturability, with {controls} in the "
+                     "experiment.")
     elif tie and any(x["verdict"] == "better" for x in at_goal):
         steps.append("Loaded to the knockdown goal, the designs separate (table below): run "
                      "that loading experiment first.")
@@ -232,10 +233,12 @@ def decision_section(spec: DesignSpec, arms: ArmSet, designs: dict[str, Any], ra
         sec.blocks.append(Warning_(
             f"The miRNA contributes almost nothing: at most {top_m['mirna']:+.3g} {du} of a "
             f"{top_m['gain']:+.3g} {du} gain ({top_m['mirna_fraction']:.1%}, "
-            f"'{top_m['candidate']}'). The modelled gain is the vehicle (up to {veh:+.3g} {du}) "
-            f"and the cargo-independent vesicle effect (up to {ves:+.3g} {du}), both "
-            "calibrated assumptions (docs/body.md): a choice between these designs is not a "
-            "choice of miRNA.", severity="critical"))
+            f"'{top_m['candidate']}'). The modelled gain is "
+            + (f"the vehicle (up to {veh:+.3g} {du}) and " if veh > 0 else "")
+            + f"the cargo-independent vesicle effect (up to {ves:+.3g} {du}), "
+            + ("both calibrated assumptions" if veh > 0 else "a calibrated assumption")
+            + " (docs/body.md): a choice between these designs is not a choice of miRNA.",
+            severity="critical"))
     else:
         sec.blocks.append(TextBlock("How much of the gain is the miRNA: " + "; ".join(
             f"'{x['candidate']}' {x['mirna']:+.3g} of {x['gain']:+.3g} {du} "
