@@ -139,6 +139,7 @@ def decision_section(spec: DesignSpec, arms: ArmSet, designs: dict[str, Any], ra
     sec = Section("Decision")
     data: dict[str, Any] = {"recommended": rec, "tie": tie,
                             "answer": "indistinguishable" if tie else "recommended",
+                            "best_candidate": None if tie else rec[0],
                             "best_cargo": best_cargo, "day": day, "unit": unit}
     y0 = outcome_at(arms.untreated.result, day)
 
