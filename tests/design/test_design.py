@@ -12,6 +12,7 @@ import itertools
 import json
 import re
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -42,9 +43,19 @@ def _example_data(indication: str = "diabetic_wound") -> dict[str, Any]:
     return dict(yaml.safe_load(example_text(indication)))
 
 
+@pytest.fixture(scope="module")
+def module_kb(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """A fresh knowledge base for the module-scoped runs (the autouse per-test isolation in
+    conftest is function-scoped and not yet active when a module fixture runs)."""
+    db = tmp_path_factory.mktemp("design-kb") / "exomir.sqlite"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("EXOMIR_DB", str(db))
+        yield db
+
+
 @pytest.fixture(scope="module", params=["diabetic_wound", "neuropathic_pain"])
-def rendered(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-             ) -> tuple[Any, Any, Path, dict[str, Any]]:
+def rendered(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
+             module_kb: Path) -> tuple[Any, Any, Path, dict[str, Any]]:
     spec = _small(request.param)
     result = run_design(spec)
     out = tmp_path_factory.mktemp(request.param)
@@ -54,7 +65,8 @@ def rendered(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFa
 
 
 @pytest.fixture(scope="module")
-def reordered(tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, Any, Path, dict[str, str]]:
+def reordered(tmp_path_factory: pytest.TempPathFactory, module_kb: Path
+              ) -> tuple[Any, Any, Path, dict[str, str]]:
     """The wound demo with its candidates reversed and renamed with HTML in the names."""
     data = _example_data()
     data["name"] = f"reordered {HOSTILE[0]}"
