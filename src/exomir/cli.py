@@ -54,6 +54,7 @@ CAPABILITY_CLIS = [
     "exomir.release.cli",
     "exomir.body.cli",
     "exomir.quality.cli",
+    "exomir.web.cli",
 ]
 
 
