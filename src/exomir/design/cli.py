@@ -73,12 +73,10 @@ def demo(indication: Annotated[str, typer.Option(help="neuropathic_pain | diabet
 
 
 def _embedded_kb() -> object:
-    """The shipped knowledge base only, whatever the user imported (None: the user's)."""
-    try:
-        from exomir.kb import embedded_kb  # type: ignore[attr-defined]
-    except ImportError:
-        return None
-    return embedded_kb()
+    """The shipped knowledge base only (in memory, read-only), whatever the user imported."""
+    from exomir.kb import embedded
+
+    return embedded()
 
 
 def register(app: typer.Typer) -> None:

@@ -271,6 +271,12 @@ def decision_section(spec: DesignSpec, arms: ArmSet, designs: dict[str, Any], ra
             + (" is itself an assumption (half-SD rule, section 2)." if mid.assumption
                else f" comes from: {mid.source}."), severity="caution"))
         data["dominant_assumptions"] = None
+    if evidence.get("headline"):
+        kept = evidence.get("kept_out") or []
+        sec.blocks.append(TextBlock(
+            "Evidence behind it (section 4): " + str(evidence["headline"])
+            + (" Kept out of synthesis: " + "; ".join(
+                f"{x['study']} ({x['label']})" for x in kept) + "." if kept else "")))
     data["evidence"] = evidence
     sec.data = data
     return sec

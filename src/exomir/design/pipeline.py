@@ -74,8 +74,16 @@ class DesignResult:
         return paths
 
 
+def canonical(name: str, plan: CargoPlan) -> str:
+    """A cargo name as the ranking spells it (one name per miRNA)."""
+    from exomir.cargo.evidence import canonical_name
+
+    return canonical_name(name, "hsa", plan.mature or set(plan.interactions["mirna"]))
+
+
 def _science_warnings(spec: DesignSpec, runs: list[CandidateRun], designs: Section,
-                      product_warnings: list[tuple[str, str]]) -> list[Warning_]:
+                      product_warnings: list[tuple[str, str]], plan: CargoPlan
+                      ) -> list[Warning_]:
     out: list[Warning_] = []
     cands = designs.data["candidates"]
     if spec.legacy_candidates:
@@ -106,6 +114,19 @@ def _science_warnings(spec: DesignSpec, runs: list[CandidateRun], designs: Secti
         if not r.targets:
             out.append(Warning_(f"{name}: its cargo hits none of the indication's intended "
                                 "targets in the interaction data.", severity="caution"))
+        for c in r.design.cargo or []:
+            canon = canonical(c.name, plan)
+            mod = plan.modality.get(canon)
+            if mod == "inhibitor":
+                out.append(Warning_(
+                    f"{name}: the evidence for this indication supports inhibiting {canon} "
+                    "(antagomiR, sponge, knockdown), not delivering it; this design delivers it "
+                    "as a mimic (section 3).", severity="critical"))
+            elif mod is None and plan.modality:
+                out.append(Warning_(
+                    f"{name}: no study of this indication that passes the evidence gates says "
+                    f"whether {canon} should be delivered or inhibited; delivering it is a "
+                    "hypothesis (section 3).", severity="caution"))
     for sev, w in product_warnings:
         out.append(Warning_(w, severity=sev))
     out.append(Warning_(
@@ -128,9 +149,9 @@ def run_design(spec: DesignSpec, progress: Callable[[str], None] | None = None,
         kb = open_kb()
     say("evidence: querying the knowledge base and pooling arm-level data")
     studies = kb.studies(indication=spec.indication)
-    ev = evidence_section(spec, studies)
+    ev = evidence_section(spec, studies, kb)
     say("cargo: ranking miRNAs and combinations")
-    cargo, plan = cargo_section(spec)
+    cargo, plan = cargo_section(spec, kb)
     arms = run_arms(spec, plan, say)
     runs = runs_from_arms(spec, arms)
     day = spec.headline_day
@@ -146,11 +167,13 @@ def run_design(spec: DesignSpec, progress: Callable[[str], None] | None = None,
     product, pw = product_section(spec, runs)
     say("assumptions: parameter table and sensitivity")
     prov = provenance_section(spec, plan, runs, say)
-    warns = Section("Warnings", blocks=list(_science_warnings(spec, runs, designs, pw)))
+    warns = Section("Warnings", blocks=list(_science_warnings(spec, runs, designs, pw, plan)))
     warns.data["warnings"] = [{"severity": w.severity, "message": w.message}
                               for w in warns.blocks if isinstance(w, Warning_)]
-    evidence = {"studies": len(studies), "pooled": ev.data.get("pooled"),
-                "database": ev.data.get("database")}
+    syn = ev.data.get("synthesis") or {}
+    evidence = {"studies": len(studies), "headline": syn.get("headline"),
+                "kept_out": syn.get("kept_out", []), "pooled": ev.data.get("pooled"),
+                "database": (ev.data.get("database") or {}).get("database")}
     decision = decision_section(spec, arms, designs.data, ranking, mid, sep,
                                 best_cargo=plan.best[0], evidence=evidence,
                                 sensitivity=prov.data.get("global_sensitivity"))
