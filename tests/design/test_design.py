@@ -56,8 +56,10 @@ def module_kb(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 @pytest.fixture(scope="module", params=["diabetic_wound", "neuropathic_pain"])
 def rendered(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
              module_kb: Path) -> tuple[Any, Any, Path, dict[str, Any]]:
+    from exomir.kb import embedded
+
     spec = _small(request.param)
-    result = run_design(spec)
+    result = run_design(spec, kb=embedded())  # what 'exomir demo' reads
     out = tmp_path_factory.mktemp(request.param)
     paths = result.write(out)
     data = json.loads(paths["json"].read_text())
@@ -76,10 +78,12 @@ def reordered(tmp_path_factory: pytest.TempPathFactory, module_kb: Path
         new = f"{c['name']} {HOSTILE[i % 2]}"
         renamed[c["name"]] = new
         c["name"] = new
+    from exomir.kb import embedded
+
     spec = parse_design(data).model_copy(update={
         "subjects": 12, "dose_response_points": 3, "dose_response_subjects": 4,
         "sensitivity": False})
-    result = run_design(spec)
+    result = run_design(spec, kb=embedded())
     out = tmp_path_factory.mktemp("reordered")
     result.write(out)
     return spec, result, out, renamed
@@ -104,30 +108,23 @@ def test_outputs_exist_and_html_is_self_contained(rendered: Any) -> None:
 
 def test_json_numbers_match_the_modules(rendered: Any) -> None:
     from exomir.body.simulate import simulate
-    from exomir.cargo.evidence import gather
-    from exomir.cargo.rank import rank_cargo
-    from exomir.kb import open_kb
+    from exomir.cargo.rank import rank_for_indication
+    from exomir.evidence.synthesis import synthesize_kb
+    from exomir.kb import embedded
     from exomir.quality.dose import hed
     from exomir.quality.manufacture import plan
 
     spec, result, _, data = rendered
     ev = _section(data, "Evidence")["data"]
-    studies = open_kb().studies(indication=spec.indication)
+    studies = embedded().studies(indication=spec.indication)
     assert ev["studies"] == [s.id for s in studies]
-    if ev["pooled"] is not None:
-        from exomir.evidence.arms import arm_table
-        from exomir.evidence.effects import escalc
-        from exomir.evidence.meta import rma
+    syn = synthesize_kb(embedded(), spec.indication)
+    assert ev["synthesis"]["headline"] == syn.headline()
+    assert ev["pooled"] == (syn.main.result.to_dict() if syn.main.result else None)
 
-        table = arm_table(studies, "wound_closure" if spec.indication.value == "diabetic_wound"
-                          else "paw_withdrawal_threshold")
-        es = escalc("SMD", table.data)
-        assert ev["pooled"]["estimate"] == pytest.approx(rma(es["yi"], es["vi"]).estimate)
-
-    inter, mature = gather(prefix="hsa")
-    ranked = rank_cargo(inter, spec.indication.value, k=spec.cargo_k, mature=mature, top=10)
+    ranked = rank_for_indication(spec.indication.value, k=spec.cargo_k, kb=embedded(), top=10)
     cargo = _section(data, "Cargo")["data"]["ranking"]
-    assert [c["mirnas"] for c in cargo["1"]] == [list(c.mirnas) for c in ranked[1]]
+    assert [c["mirnas"] for c in cargo["1"]] == [list(c.mirnas) for c in ranked.candidates[1]]
 
     cands = _section(data, "Designs compared")["data"]["candidates"]
     run = result.runs[0]
@@ -482,6 +479,79 @@ def test_native_loading_is_flagged_and_assumptions_listed(rendered: Any) -> None
     assert prov["n_assumptions"] > 0
     assert all(p["source"] for p in prov["parameters"])
     assert prov["sensitivity"]["rows"], "one-at-a-time swings ran"
+
+
+# ---- evidence gates and the embedded knowledge base ----------------------------------------
+
+def test_retracted_and_mismatched_studies_are_visibly_kept_out(rendered: Any) -> None:
+    """Measured defects: DW037 (not diabetic) shown as a random-effects meta-analysis with
+    k = 1 (SMD 17.68); retracted DW002 used as evidence."""
+    spec, _, out, data = rendered
+    sec = _section(data, "Evidence")
+    syn = sec["data"]["synthesis"]
+    kept = {x["study"]: x for x in syn["kept_out"]}
+    titles = [b.get("title", "") for b in sec["blocks"]]
+    assert not any(t.startswith("main") and "meta-analysis" in t and "k = 1 " in t
+                   for t in titles)
+    if spec.indication.value == "diabetic_wound":
+        assert kept["DW002"]["label"] == "RETRACTED" and kept["DW002"]["gate"] == "exclude"
+        assert kept["DW037"]["gate"] == "subgroup"
+        assert syn["main"]["kind"] != "meta-analysis" or "DW037" not in syn["main"]["studies"]
+        assert any("DW037" in t and "not a meta-analysis" in t for t in titles)
+        assert sec["data"]["flags"]["DW002"].startswith("RETRACTED")
+        html = (out / "report.html").read_text()
+        assert "RETRACTED" in html and "Kept out of exomir" in html
+        cargo = _section(data, "Cargo")["data"]
+        assert all(x["study"] != "DW002" or x["reason"] == "RETRACTED"
+                   for x in cargo["interactions_kept_out"])
+        used = {b["source"].split(":")[0] for size in cargo["ranking"].values() for c in size
+                for x in c["contributions"] for b in x.get("by", [])}
+        assert "DW002" not in used
+    assert kept, "the gates keep something out for both indications"
+    dec = _section(data, "Decision")
+    assert any(b["kind"] == "text" and "Kept out of synthesis" in b["text"]
+               for b in dec["blocks"])
+
+
+def test_demo_reads_only_the_embedded_knowledge_base(monkeypatch: pytest.MonkeyPatch,
+                                                    tmp_path: Path) -> None:
+    import exomir.design.cli as cli
+
+    seen: dict[str, Any] = {}
+
+    def fake(spec: Any, progress: Any = None, *, kb: Any = None) -> Any:
+        seen["kb"] = kb
+        raise InputError("stop here")
+
+    monkeypatch.setattr(cli, "run_design", fake)
+    res = runner.invoke(app, ["demo", "--out", str(tmp_path / "o")])
+    assert res.exit_code == 2 and seen["kb"].embedded and seen["kb"].read_only
+
+
+def test_demo_is_the_same_after_importing_mirtarbase(rendered: Any, shared_data: Path) -> None:
+    """Measured defect: after 'kb import' of miRTarBase and the Hallmark sets the demo picked
+    hsa-miR-146a-3p (the passenger strand): the demo depended on the user's database."""
+    from exomir.design.cargo_part import cargo_section
+    from exomir.design.evidence_part import database_block, evidence_section
+    from exomir.kb import embedded, open_kb
+    from exomir.kb.reference import read_reference
+
+    spec, _, _, data = rendered
+    user = open_kb()
+    records: dict[str, object] = {}
+    for f in (shared_data / "mirtarbase" / "mirtarbase_v10_strong_pairs.tsv",
+              shared_data / "genesets" / "msigdb_hallmark_v7.0.symbols.gmt"):
+        records.update(read_reference(f, None))
+    user.import_records(records, sources=["mirtarbase_v10", "hallmark"])
+    emb = embedded()
+    cargo, plan = cargo_section(spec, emb)
+    assert json.loads(json.dumps(cargo.data)) == _section(data, "Cargo")["data"]
+    assert plan.best == [_section(data, "Decision")["data"]["best_cargo"]]
+    ev = evidence_section(spec, emb.studies(indication=spec.indication), emb)
+    assert ev.data["synthesis"] == _section(data, "Evidence")["data"]["synthesis"]
+    # A design on the user's own database says which imported sources contributed.
+    block, prov = database_block(user)
+    assert prov["imports"] and "mirtarbase_v10" in json.dumps(block.rows)
 
 
 # ---- escaping and rendering ----------------------------------------------------------------
