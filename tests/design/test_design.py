@@ -279,6 +279,21 @@ def test_rank_is_order_free_and_separates_only_by_band_and_mid() -> None:
     shifts()
 
 
+def test_dose_separation_reads_the_same_subjects_at_every_dose() -> None:
+    from exomir.design.compare import MID
+    from exomir.design.decision_part import dose_separation
+
+    rng = np.random.default_rng(3)
+    base = rng.normal(60, 4, 50)
+    doses = np.array([1e8, 1e10, 1e12])
+    by = {"a": [base + 6, base + 0.2, base + 0.1], "b": [base, base, base]}
+    mid = MID(2.0, "%", "test", assumption=True)
+    out = dose_separation(["a", "b"], {"doses": doses, "by_candidate": by}, mid)
+    assert [h["dose"] for h in out[0]["separating_doses"]] == [1e8]
+    assert out[0]["separating_doses"][0]["better"] == "a"
+    assert dose_separation(["a"], {"doses": doses, "by_candidate": by}, mid) == []
+
+
 def test_minimal_important_difference_source(rendered: Any) -> None:
     from exomir.design.compare import minimal_important_difference
 

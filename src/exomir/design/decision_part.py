@@ -26,6 +26,7 @@ from exomir.design.spec import DesignSpec
 from exomir.report import Section, TableBlock, TextBlock, Warning_
 
 SMALL_SHARE = 0.10  # below this fraction of the gain, a part is called "almost nothing"
+CEILING_SHARE = 0.5  # at least this share of subjects at the read-out's maximum: a ceiling
 
 
 def _b(m: dict[str, float], signed: bool = False, unit: str = "") -> str:
@@ -37,6 +38,44 @@ def _b(m: dict[str, float], signed: bool = False, unit: str = "") -> str:
 def _names(xs: list[str]) -> str:
     q = [f"'{x}'" for x in xs]
     return q[0] if len(q) == 1 else ", ".join(q[:-1]) + " and " + q[-1]
+
+
+def dose_separation(tied: list[str], dose_outcomes: dict[str, Any] | None, mid: MID
+                    ) -> list[dict[str, Any]]:
+    """For each pair of tied candidates, the doses of the dose-response grid (the same
+    subjects at every dose) at which the paired difference separates them."""
+    if not dose_outcomes or len(tied) < 2:
+        return []
+    doses = dose_outcomes["doses"]
+    by = dose_outcomes["by_candidate"]
+    out = []
+    for i, a in enumerate(tied):
+        for b in tied[i + 1:]:
+            hits = []
+            for d, ya, yb in zip(doses, by[a], by[b], strict=True):
+                diff = paired(ya, yb)
+                v = verdict(diff, mid.value)
+                if v != "indistinguishable":
+                    hits.append({"dose": float(d), "better": a if v == "better" else b,
+                                 "difference": diff})
+            out.append({"a": a, "b": b, "separating_doses": hits})
+    return out
+
+
+def ceiling_share(arms: ArmSet, names: list[str], day: float) -> dict[str, float]:
+    """Share of subjects at the read-out's ceiling (100 % closure; the von Frey cut-off when
+    the body table carries one, ``pwt_cutoff``) for each named candidate."""
+    out = {}
+    by = {a.name: a for a in arms.candidates}
+    for n in names:
+        res = by[n].result
+        y = outcome_at(res, day)
+        cap = 100.0 if res.model.outcome == "wound_closure" else (
+            res.params.get("pwt_cutoff"))
+        if cap is None:
+            continue
+        out[n] = float(np.mean(y >= np.asarray(cap) * 0.995))
+    return out
 
 
 def separation(spec: DesignSpec, plan: CargoPlan, arms: ArmSet, designs: dict[str, Any],
@@ -127,7 +166,8 @@ def _separation_table(spec: DesignSpec, sep: list[dict[str, Any]], label: str, u
 
 def decision_section(spec: DesignSpec, arms: ArmSet, designs: dict[str, Any], ranking: Ranking,
                      mid: MID, sep: list[dict[str, Any]], *, best_cargo: str,
-                     evidence: dict[str, Any], sensitivity: dict[str, Any] | None) -> Section:
+                     evidence: dict[str, Any], sensitivity: dict[str, Any] | None,
+                     dose_sep: list[dict[str, Any]] | None = None) -> Section:
     day = spec.headline_day
     unit = designs["unit"]
     du = "points" if unit == "%" else unit  # unit of a difference (percentage points)
@@ -222,6 +262,35 @@ def decision_section(spec: DesignSpec, arms: ArmSet, designs: dict[str, Any], ra
     elif tie and any(x["verdict"] == "better" for x in at_goal):
         steps.append("Loaded to the knockdown goal, the designs separate (table below): run "
                      "that loading experiment first.")
+    if tie:
+        ceil = ceiling_share(arms, rec, day)
+        capped = {n: f for n, f in ceil.items() if f >= CEILING_SHARE}
+        data["ceiling_share"] = ceil
+        if capped:
+            steps.append(
+                "The read-out is at its ceiling: " + ", ".join(
+                    f"{f:.0%} of subjects for '{n}'" for n, f in sorted(capped.items()))
+                + f" reach the assay's maximum at day {day:g}, so the designs cannot differ "
+                "there; compare them at a lower dose or an earlier day.")
+        data["dose_separation"] = dose_sep or []
+        lo_d, hi_d = spec.dose_range_particles
+        if dose_sep:
+            sep_d = [x for x in dose_sep if x["separating_doses"]]
+            if sep_d:
+                parts = []
+                for x in sep_d:
+                    h = x["separating_doses"][0]
+                    worse = x["b"] if h["better"] == x["a"] else x["a"]
+                    parts.append(f"{h['dose']:.3g} particles '{h['better']}' beats '{worse}' "
+                                 f"by {abs(h['difference']['median']):.3g} {du}")
+                steps.append("A lower dose separates them: at an equal dose of "
+                             + "; ".join(parts) + " (dose-response grid, the same subjects at "
+                             "every dose), while at the specified doses they do not differ. "
+                             "A low-dose comparison is the experiment that tells them apart.")
+            else:
+                steps.append(f"No dose from {lo_d:.3g} to {hi_d:.3g} particles per "
+                             "administration separates the tied designs (dose-response grid, "
+                             "paired subjects).")
     if not (sensitivity and sensitivity.get("global")):
         steps.append("Run 'exomir sensitivity' on this spec: the global analysis names the "
                      "assumption whose measurement would most reduce the uncertainty of this "

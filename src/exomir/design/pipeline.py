@@ -16,7 +16,7 @@ from exomir.core import CargoMode
 from exomir.design.arms import ArmSet, candidate_therapy, outcome_at, run_arms, standalone
 from exomir.design.cargo_part import CargoPlan, cargo_section
 from exomir.design.compare import minimal_important_difference, rank
-from exomir.design.decision_part import decision_section, separation
+from exomir.design.decision_part import decision_section, dose_separation, separation
 from exomir.design.evidence_part import evidence_section
 from exomir.design.product_part import product_section
 from exomir.design.provenance_part import provenance_section
@@ -160,7 +160,8 @@ def run_design(spec: DesignSpec, progress: Callable[[str], None] | None = None,
     _, unit, _ = outcome_key(arms.untreated.result)
     mid = minimal_important_difference(spec, outcome_at(arms.untreated.result, day), unit)
     ranking = rank({a.name: outcome_at(a.result, day) for a in arms.candidates}, mid.value)
-    designs = designs_section(spec, plan, arms, mid, ranking, say)
+    extra: dict[str, Any] = {}
+    designs = designs_section(spec, plan, arms, mid, ranking, say, extra)
     say("separation: what would tell tied candidates apart")
     sep = separation(spec, plan, arms, designs.data, ranking, mid)
     say("product: doses, human-equivalent dose, production plan")
@@ -176,7 +177,9 @@ def run_design(spec: DesignSpec, progress: Callable[[str], None] | None = None,
                 "database": (ev.data.get("database") or {}).get("database")}
     decision = decision_section(spec, arms, designs.data, ranking, mid, sep,
                                 best_cargo=plan.best[0], evidence=evidence,
-                                sensitivity=prov.data.get("global_sensitivity"))
+                                sensitivity=prov.data.get("global_sensitivity"),
+                                dose_sep=dose_separation(ranking.recommended,
+                                                         extra.get("dose_outcomes"), mid))
     report = Report(
         title=f"exomir design report: {spec.name}",
         subtitle=f"{spec.indication.value.replace('_', ' ')} · {spec.species.value} · "

@@ -164,7 +164,10 @@ def _route_text(a: Arm) -> str:
 
 
 def designs_section(spec: DesignSpec, plan: CargoPlan, arms: ArmSet, mid: MID,
-                    ranking: Ranking, progress: Progress) -> Section:
+                    ranking: Ranking, progress: Progress,
+                    extra: dict[str, Any] | None = None) -> Section:
+    """``extra`` (optional) receives per-subject results that are not part of report.json:
+    ``dose_outcomes`` = {doses, by_candidate: name -> [outcome per subject at each dose]}."""
     sec = Section("Designs compared")
     day = spec.headline_day
     key, unit, label = outcome_key(arms.untreated.result)
@@ -306,7 +309,7 @@ def designs_section(spec: DesignSpec, plan: CargoPlan, arms: ArmSet, mid: MID,
                              figures.bands(t, risc, ylabel="RISC-loaded copies per cell",
                                            title="RISC-loaded miRNA per target cell"),
                              provenance="exomir.body.simulate.Result.state"))
-    data.update(_dose_response(spec, plan, arms, sec, progress))
+    data.update(_dose_response(spec, plan, arms, sec, progress, extra))
     sec.data = data
     return sec
 
@@ -317,7 +320,7 @@ def _pct3(y: np.ndarray) -> tuple[float, float, float]:
 
 
 def _dose_response(spec: DesignSpec, plan: CargoPlan, arms: ArmSet, sec: Section,
-                   progress: Progress) -> dict[str, Any]:
+                   progress: Progress, extra: dict[str, Any] | None = None) -> dict[str, Any]:
     day = spec.headline_day
     _, _, label = outcome_key(arms.untreated.result)
     n = spec.dose_response_subjects
@@ -341,6 +344,7 @@ def _dose_response(spec: DesignSpec, plan: CargoPlan, arms: ArmSet, sec: Section
     need_rows = []
     dr: dict[str, Any] = {}
     below: list[str] = []
+    per_subject: dict[str, list[np.ndarray]] = {}  # the same dose-response subjects per dose
     for a in arms.candidates:
         assert a.design is not None
         progress(f"dose-response: {a.name}")
@@ -350,6 +354,7 @@ def _dose_response(spec: DesignSpec, plan: CargoPlan, arms: ArmSet, sec: Section
             res = simulate_arm(bs, n, spec, a.release)
             kd_pct.append(np.percentile(peak_knockdown(res), [5, 50, 95]))
             y = outcome_at(res, day)
+            per_subject.setdefault(a.name, []).append(y)
             out_pct.append(np.percentile(y, [5, 50, 95]))
             below_untreated = min(below_untreated, float(np.min(y - y0)))
         if below_untreated < -1e-6 * max(1.0, float(np.abs(y0).max())):
@@ -397,5 +402,7 @@ def _dose_response(spec: DesignSpec, plan: CargoPlan, arms: ArmSet, sec: Section
             "At some dose these candidates do worse than untreated for some subjects: "
             + ", ".join(below) + ". Check the vehicle and route assumptions.",
             severity="caution"))
+    if extra is not None:
+        extra["dose_outcomes"] = {"doses": doses, "by_candidate": per_subject}
     return {"dose_response": dr, "knockdown_goal": spec.knockdown_goal,
             "dose_response_refs": {k: list(v) for k, v in refs.items()}}
