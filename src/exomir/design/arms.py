@@ -227,6 +227,8 @@ def check_paired(arms: list[Arm]) -> None:
     for a in arms[1:]:
         shared = names & {p.name for p in a.result.model.table}
         for k in sorted(shared):
+            if k.startswith("mech_"):
+                continue  # mechanism switches (body model) are set per arm, not drawn
             if not np.array_equal(ref[k], a.result.params[k]):
                 # a user override of that parameter in one candidate is not a pairing fault
                 overridden = k in ((a.design.body or {}).get("parameters") or {}) \

@@ -109,9 +109,13 @@ def loading_for_goal(spec: DesignSpec, arm: Arm, plan: CargoPlan, goal: float,
         out["reason"] = (f"the strongest target repression the interaction data allow is "
                          f"{rmax:.0%}, not above the goal of {goal:.0%}: no loading reaches it")
         return out
-    grid = [c0 * 10.0 ** k for k in range(0, 12) if c0 * 10.0 ** k <= LOADING_SCAN_MAX * 1.0001]
-    if not grid or grid[-1] < LOADING_SCAN_MAX:
-        grid.append(LOADING_SCAN_MAX)
+    table = arm.result.model.table
+    top = LOADING_SCAN_MAX
+    if "max_copies_per_vesicle" in table:  # the body model's physical ceiling, when it has one
+        top = min(top, float(table.value("max_copies_per_vesicle")))
+    grid = [c0 * 10.0 ** k for k in range(0, 12) if c0 * 10.0 ** k <= top * 1.0001]
+    if not grid or grid[-1] < top:
+        grid.append(top)
     design = arm.design
 
     def kd_at(cpv: float) -> float:
@@ -133,7 +137,7 @@ def loading_for_goal(spec: DesignSpec, arm: Arm, plan: CargoPlan, goal: float,
     need = _log_interp(np.array(xs), np.array(ys), goal)
     out["copies_needed"] = need
     if need is None:
-        out["reason"] = (f"not reached up to {LOADING_SCAN_MAX:.0e} copies per vesicle "
+        out["reason"] = (f"not reached up to {top:.3g} copies per vesicle "
                          f"(median peak knockdown {ys[-1]:.1%} there)")
     return out
 
