@@ -46,15 +46,7 @@ def _run(spec: DesignSpec, out: Path, kb: object = None) -> DesignResult:
 def design(spec: Annotated[Path, typer.Argument(help="design spec (YAML or JSON)")],
            out: Annotated[Path, typer.Option("--out", "-o", help="output directory")]
            = Path("exomir-out")) -> None:
-    """Compare candidate therapy designs for an indication and write the report.
-
-    The spec names the indication, species and candidates; each candidate is written like a
-    simulate spec (product, cargo, delivery, regimen), so it also runs alone with 'exomir
-    simulate'. Spec reference: docs/design.md.
-
-    Bundled examples: 'exomir demo --show-spec' prints the diabetic-wound spec, 'exomir demo
-    --show-spec --indication neuropathic_pain' the pain spec; 'exomir demo' runs them.
-    """
+    """Compare candidate therapy designs for an indication and write the report."""
     _run(load_design(spec), out)
 
 
@@ -79,6 +71,15 @@ def _embedded_kb() -> object:
     return embedded()
 
 
+DESIGN_HELP = (
+    "Compare candidate therapy designs for an indication and write the report.\n\n"
+    "The spec names the indication, species and candidates; each candidate is written like a "
+    "simulate spec (product, cargo, delivery, regimen), so it also runs alone with 'exomir "
+    "simulate'. Spec reference: docs/design.md.\n\n"
+    "Bundled examples: 'exomir demo --show-spec' prints the diabetic-wound spec, 'exomir demo "
+    "--show-spec --indication neuropathic_pain' the pain spec; 'exomir demo' runs them.")
+
+
 def register(app: typer.Typer) -> None:
-    app.command("design")(design)
+    app.command("design", help=DESIGN_HELP)(design)
     app.command("demo")(demo)
