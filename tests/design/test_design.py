@@ -530,7 +530,7 @@ def test_retracted_and_mismatched_studies_are_visibly_kept_out(rendered: Any) ->
 
 def test_demo_reads_only_the_embedded_knowledge_base(monkeypatch: pytest.MonkeyPatch,
                                                     tmp_path: Path) -> None:
-    import exomir.design.cli as cli
+    import exomir.design.pipeline as pipeline
 
     seen: dict[str, Any] = {}
 
@@ -538,7 +538,7 @@ def test_demo_reads_only_the_embedded_knowledge_base(monkeypatch: pytest.MonkeyP
         seen["kb"] = kb
         raise InputError("stop here")
 
-    monkeypatch.setattr(cli, "run_design", fake)
+    monkeypatch.setattr(pipeline, "run_design", fake)
     res = runner.invoke(app, ["demo", "--out", str(tmp_path / "o")])
     assert res.exit_code == 2 and seen["kb"].embedded and seen["kb"].read_only
 

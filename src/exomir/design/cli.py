@@ -4,21 +4,24 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from exomir.design.pipeline import DesignResult, run_design
-from exomir.design.spec import DesignSpec, example_spec, example_text, load_design
-from exomir.report import TextBlock, Warning_
+if TYPE_CHECKING:
+    from exomir.design.pipeline import DesignResult
+    from exomir.design.spec import DesignSpec
 
 console = Console()
 
 
 def _run(spec: DesignSpec, out: Path, kb: object = None) -> DesignResult:
+    from exomir.design.pipeline import run_design
+    from exomir.report import TextBlock, Warning_
+
     start = time.perf_counter()
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
                   console=console, transient=True) as bar:
@@ -47,6 +50,8 @@ def design(spec: Annotated[Path, typer.Argument(help="design spec (YAML or JSON)
            out: Annotated[Path, typer.Option("--out", "-o", help="output directory")]
            = Path("exomir-out")) -> None:
     """Compare candidate therapy designs for an indication and write the report."""
+    from exomir.design.spec import load_design
+
     _run(load_design(spec), out)
 
 
@@ -58,6 +63,8 @@ def demo(indication: Annotated[str, typer.Option(help="neuropathic_pain | diabet
                                                  "design spec (YAML) and exit")] = False
          ) -> None:
     """Run the bundled example design on the embedded defaults (offline) and write the report."""
+    from exomir.design.spec import example_spec, example_text
+
     if show_spec:
         typer.echo(example_text(indication), nl=False)
         return
