@@ -32,16 +32,18 @@ class CargoPlan:
 
 
 def targets_for(plan: CargoPlan, mirnas: list[str]) -> list[dict[str, Any]]:
-    """Body-simulator targets for a cargo: intended genes hit, with maximal repression.
+    """Body-simulator targets for a cargo: each (intended gene, cargo miRNA) pair the
+    interaction data hold, with the maximal repression by that miRNA.
 
     A predicted context++ score gives 1 - 2**score; a validated interaction without one gets
-    :data:`VALIDATED_MAX_REPRESSION` (assumption). Several miRNAs on one gene: the strongest.
+    :data:`VALIDATED_MAX_REPRESSION` (assumption). ``mirna`` is the cargo name as written, so
+    the body model gives each miRNA its own RISC-loaded pool (docs/body.md).
     """
     from exomir.cargo.evidence import canonical_name
 
     want = {g["gene"].upper() for g in plan.profile.get("repress", [])}
     known: Any = plan.mature or set(plan.interactions["mirna"])
-    best: dict[str, float] = {}
+    out: dict[tuple[str, str], float] = {}
     for m in mirnas:
         name = canonical_name(m, "hsa", known)
         sub = plan.interactions[(plan.interactions["mirna"] == name)
@@ -49,8 +51,10 @@ def targets_for(plan: CargoPlan, mirnas: list[str]) -> list[dict[str, Any]]:
         for r in sub.itertuples(index=False):
             cs = float(r.context_score)  # type: ignore[arg-type]
             rep = (1 - 2 ** min(0.0, cs)) if cs == cs else VALIDATED_MAX_REPRESSION
-            best[str(r.gene)] = max(best.get(str(r.gene), 0.0), rep)
-    return [{"gene": g, "max_repression": round(v, 6)} for g, v in sorted(best.items())]
+            key = (str(r.gene), m)
+            out[key] = max(out.get(key, 0.0), rep)
+    return [{"gene": g, "mirna": m, "max_repression": round(v, 6)}
+            for (g, m), v in sorted(out.items())]
 
 
 def _gene_sets(spec: DesignSpec, kb: Any) -> tuple[list[GeneSet], str]:

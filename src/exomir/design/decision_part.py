@@ -100,8 +100,8 @@ def separation(spec: DesignSpec, plan: CargoPlan, arms: ArmSet, designs: dict[st
         if load["copies_needed"] is not None and len(tied) > 1:
             a = by_name[name]
             assert a.design is not None
-            bs, _ = candidate_body_spec(spec, a.design, plan, copies=load["copies_needed"])
-            y = outcome_at(simulate_arm(bs, spec.subjects, spec, a.release), day)
+            bs, _ = candidate_body_spec(spec, a.design, plan, loading=load["loading_factor"])
+            y = outcome_at(simulate_arm(bs, spec.subjects, spec), day)
             y0 = outcome_at(arms.untreated.result, day)
             item["outcome_at_goal"] = band(y)
             item["gain_at_goal"] = band(y - y0)
@@ -132,7 +132,7 @@ def _outcome_table(designs: dict[str, Any], rec: list[str], y0: np.ndarray, labe
         f"Expected {label} at day {day:g}, median [5th to 95th percentile of subjects]; "
         + ("★ tied for first" if tie else "★ recommended"),
         ["arm", label, "gain vs untreated", "of which vehicle", "vesicle (cargo-independent)",
-         "miRNA"], rows, provenance="exomir.design.arms (paired arms, sequential switch-off)",
+         "miRNA"], rows, provenance="exomir.design.arms (paired arms) + exomir.body.attribution (Shapley)",
         note="Bands are between-subject variability only; parameter-uncertainty bands are not "
              "yet computed (global uncertainty analysis, 'exomir sensitivity').")
 

@@ -4,6 +4,7 @@ product -> provenance, and the decision first in the report."""
 from __future__ import annotations
 
 import datetime as dt
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -142,6 +143,22 @@ def run_design(spec: DesignSpec, progress: Callable[[str], None] | None = None,
 
     ``kb``: the knowledge base to read (default: the user's, ``exomir.kb.open_kb()``).
     """
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", UserWarning)
+        result = _run_design(spec, progress, kb)
+    notes = list(dict.fromkeys(str(w.message) for w in caught
+                               if issubclass(w.category, UserWarning)))
+    if notes:
+        warns = result.report.sections[-1]
+        for msg in notes:
+            warns.blocks.insert(0, Warning_(f"From the simulator: {msg}", severity="info"))
+        warns.data["warnings"] = [{"severity": w.severity, "message": w.message}
+                                  for w in warns.blocks if isinstance(w, Warning_)]
+    return result
+
+
+def _run_design(spec: DesignSpec, progress: Callable[[str], None] | None, kb: Any
+                ) -> DesignResult:
     say = progress or (lambda _msg: None)
     if kb is None:
         from exomir.kb import open_kb

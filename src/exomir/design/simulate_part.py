@@ -34,9 +34,8 @@ __all__ = ["CandidateRun", "designs_section", "dose_for_goal", "loading_for_goal
            "outcome_at", "outcome_key", "peak_knockdown", "release_for", "runs_from_arms"]
 
 Progress = Any  # callable(str) -> None
-LOADING_SCAN_MAX = 1e5  # copies per vesicle: the upper end of the loading scan (a search bound)
 SHARE_LABELS = {"vehicle": "vehicle", "vesicle": "vesicle (cargo-independent)",
-                "mirna": "miRNA"}
+                "mirna": "miRNA"}  # Shapley shares (exomir.body.attribution)
 
 
 @dataclass
@@ -91,17 +90,35 @@ def dose_for_goal(doses: np.ndarray, med: np.ndarray, goal: float) -> float | No
     return _log_interp(np.asarray(doses, float), np.asarray(med, float), goal)
 
 
+def loading_ceiling(arm: Arm) -> tuple[float, str]:
+    """The largest loading factor the body model accepts for this cargo (every miRNA at most
+    ``max_copies_per_vesicle``, the lumen volume of a 100 nm vesicle) and its statement."""
+    table = arm.result.model.table
+    cmax = float(table.value("max_copies_per_vesicle"))
+    from exomir.body.spec import NATIVE_COPIES_PER_VESICLE
+
+    per = [m.copies_per_vesicle if m.copies_per_vesicle is not None
+           else NATIVE_COPIES_PER_VESICLE for m in arm.body_spec.mirnas]
+    top = max(per, default=0.0)
+    return (cmax / top if top > 0 else 0.0,
+            f"{cmax:.3g} copies of one miRNA per vesicle (max_copies_per_vesicle: "
+            f"{table['max_copies_per_vesicle'].description or 'physical ceiling'})")
+
+
 def loading_for_goal(spec: DesignSpec, arm: Arm, plan: CargoPlan, goal: float,
                      n: int) -> dict[str, Any]:
     """miRNA copies per vesicle needed at the candidate's dose for a median peak knockdown of
-    ``goal``: a log-spaced scan (one point per decade from the candidate's loading up to
-    :data:`LOADING_SCAN_MAX`), log-interpolated. Returns the scan and the answer or why none."""
+    ``goal``: every cargo miRNA's loading scaled by one factor, one decade at a time from the
+    candidate's loading up to the physical ceiling (:func:`loading_ceiling`), the bracketing
+    decade refined once at its geometric midpoint, log-interpolated."""
     assert arm.design is not None
-    targets = [t.rmax for t in arm.body_spec.body.targets]
-    rmax = max(targets, default=0.0)
+    targets = arm.body_spec.targets
+    rmax = max((t.rmax for t in targets), default=0.0)
     c0 = float(arm.body_spec.copies_per_vesicle)
+    fmax, ceiling = loading_ceiling(arm)
     out: dict[str, Any] = {"copies_now": c0, "max_repression": rmax, "scan": [],
-                           "copies_needed": None, "reason": None}
+                           "copies_needed": None, "loading_factor": None, "reason": None,
+                           "ceiling": ceiling, "copies_ceiling": c0 * fmax}
     if not targets:
         out["reason"] = "its cargo hits none of the indication's intended targets"
         return out
@@ -109,23 +126,19 @@ def loading_for_goal(spec: DesignSpec, arm: Arm, plan: CargoPlan, goal: float,
         out["reason"] = (f"the strongest target repression the interaction data allow is "
                          f"{rmax:.0%}, not above the goal of {goal:.0%}: no loading reaches it")
         return out
-    table = arm.result.model.table
-    top = LOADING_SCAN_MAX
-    if "max_copies_per_vesicle" in table:  # the body model's physical ceiling, when it has one
-        top = min(top, float(table.value("max_copies_per_vesicle")))
-    grid = [c0 * 10.0 ** k for k in range(0, 12) if c0 * 10.0 ** k <= top * 1.0001]
-    if not grid or grid[-1] < top:
-        grid.append(top)
+    grid = [10.0 ** k for k in range(0, 12) if 10.0 ** k <= fmax]
+    if not grid or grid[-1] < fmax:
+        grid.append(fmax)
     design = arm.design
 
-    def kd_at(cpv: float) -> float:
-        bs, _ = candidate_body_spec(spec, design, plan, copies=cpv)
-        return float(np.median(peak_knockdown(simulate_arm(bs, n, spec, arm.release))))
+    def kd_at(f: float) -> float:
+        bs, _ = candidate_body_spec(spec, design, plan, loading=f)
+        return float(np.median(peak_knockdown(simulate_arm(bs, n, spec))))
 
     xs, ys = [], []
-    for cpv in grid:
-        xs.append(cpv)
-        ys.append(kd_at(cpv))
+    for f in grid:
+        xs.append(f)
+        ys.append(kd_at(f))
         if ys[-1] >= goal:
             break
     if len(xs) >= 2 and ys[-1] >= goal > ys[-2]:  # refine the bracketing decade once
@@ -133,12 +146,14 @@ def loading_for_goal(spec: DesignSpec, arm: Arm, plan: CargoPlan, goal: float,
         mid_y = kd_at(mid_x)
         xs.insert(-1, mid_x)
         ys.insert(-1, mid_y)
-    out["scan"] = [[x, y] for x, y in zip(xs, ys, strict=True)]
+    out["scan"] = [[c0 * x, y] for x, y in zip(xs, ys, strict=True)]
     need = _log_interp(np.array(xs), np.array(ys), goal)
-    out["copies_needed"] = need
-    if need is None:
-        out["reason"] = (f"not reached up to {top:.3g} copies per vesicle "
-                         f"(median peak knockdown {ys[-1]:.1%} there)")
+    if need is not None:
+        out["loading_factor"] = need
+        out["copies_needed"] = c0 * need
+    else:
+        out["reason"] = (f"not reached up to the physical ceiling of {ceiling} (median peak "
+                         f"knockdown {ys[-1]:.1%} there)")
     return out
 
 
@@ -182,9 +197,10 @@ def designs_section(spec: DesignSpec, plan: CargoPlan, arms: ArmSet, mid: MID,
         f"variability, seed {spec.seed}; identical parameter draws checked), so gains and "
         "differences are per subject. Values are median [5th to 95th percentile]. The untreated "
         "arm has no product, no vehicle and no dose; each vehicle used is also simulated alone. "
-        "A candidate's gain over untreated is split by switching its parts off in turn "
-        "(vehicle, then vesicle, then miRNA; docs/design.md); the three shares add up to the "
-        "gain for every subject."))
+        "A candidate's gain over untreated is split over the body model's three mechanisms "
+        "(miRNA knockdown, cargo-independent vesicle bioactivity, vehicle) by the Shapley value "
+        "of their on/off switches (exomir.body.attribution; docs/body.md): the three shares add "
+        "up to the gain for every subject, whatever the order of switching."))
     data: dict[str, Any] = {"day": day, "unit": unit, "outcome": label,
                             "untreated_outcome": band(base_out), "vehicles": {},
                             "candidates": {}}
@@ -217,7 +233,10 @@ def designs_section(spec: DesignSpec, plan: CargoPlan, arms: ArmSet, mid: MID,
                                for g in a.result.model.genes},
             "outcome": {"day": day, "unit": unit, **band(y)},
             "gain_vs_untreated": band(parts["total"]),
-            "attribution": {k: band(v) for k, v in parts.items() if k != "total"},
+            "attribution": {k: band(v) for k, v in parts.items()
+                            if k in ("mirna", "vesicle", "vehicle")},
+            "attribution_residual": float(np.max(np.abs(parts["shapley_total"]
+                                                        - parts["total"]))),
             "summary": s.to_dict("records"),
         }
         data["candidates"][a.name] = item
@@ -233,7 +252,8 @@ def designs_section(spec: DesignSpec, plan: CargoPlan, arms: ArmSet, mid: MID,
         ["arm", "route / vehicle, dose days", "particles per dose", "miRNA copies/EV",
          f"{label}", "gain vs untreated", "of which vehicle", "vesicle (cargo-independent)",
          "miRNA"], rows,
-        provenance="exomir.design.arms.run_arms + attribution (body.simulate per arm)"))
+        provenance="exomir.design.arms.run_arms (body.simulate per arm) + "
+                   "exomir.body.attribution.attribute"))
 
     kd_rows = []
     for a in arms.candidates:
@@ -293,7 +313,7 @@ def designs_section(spec: DesignSpec, plan: CargoPlan, arms: ArmSet, mid: MID,
         figures.attribution_bars([a.name for a in arms.candidates], attr,
                                  xlabel=f"gain over untreated ({unit}), median of each part",
                                  title="gain over untreated by part"),
-        provenance="exomir.design.arms.attribution (sequential switch-off)",
+        provenance="exomir.body.attribution.attribute (Shapley over the mechanism switches)",
         caption="Medians of the per-subject shares; the shares of one subject add up to its "
                 "gain, their medians need not add up to the median gain."))
     kd_series = {}
@@ -340,8 +360,7 @@ def _dose_response(spec: DesignSpec, plan: CargoPlan, arms: ArmSet, sec: Section
         if a.vehicle and a.vehicle not in seen:
             seen.add(a.vehicle)
             assert a.design is not None
-            yv = outcome_at(simulate_arm(vehicle_only_spec(spec, a.design), n, spec, a.release),
-                            day)
+            yv = outcome_at(simulate_arm(vehicle_only_spec(spec, a.design, plan), n, spec), day)
             refs[f"vehicle only: {a.vehicle}"] = _pct3(yv)
     kd_curves: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
     out_curves: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
@@ -355,7 +374,7 @@ def _dose_response(spec: DesignSpec, plan: CargoPlan, arms: ArmSet, sec: Section
         kd_pct, out_pct, below_untreated = [], [], 0.0
         for d in doses:
             bs, _ = candidate_body_spec(spec, a.design, plan, dose=float(d))
-            res = simulate_arm(bs, n, spec, a.release)
+            res = simulate_arm(bs, n, spec)
             kd_pct.append(np.percentile(peak_knockdown(res), [5, 50, 95]))
             y = outcome_at(res, day)
             per_subject.setdefault(a.name, []).append(y)
