@@ -1,4 +1,4 @@
-"""Report section 2: which miRNAs repress the indication's targets, and which cargo to load."""
+"""Report section: which miRNAs repress the indication's targets, and which cargo to load."""
 
 from __future__ import annotations
 

@@ -94,7 +94,7 @@ def separation(spec: DesignSpec, plan: CargoPlan, arms: ArmSet, designs: dict[st
         load = designs["dose_response"][name]["loading"]
         item: dict[str, Any] = {"candidate": name, "copies_now": load["copies_now"],
                                 "copies_needed": load["copies_needed"],
-                                "reason": load["reason"],
+                                "reason": load["reason"], "limit": load.get("limit"),
                                 "dose_needed": designs["dose_response"][name]["dose_for_goal"],
                                 "vehicle": by_name[name].vehicle}
         if load["copies_needed"] is not None and len(tied) > 1:
@@ -240,10 +240,16 @@ def decision_section(spec: DesignSpec, arms: ArmSet, designs: dict[str, Any], ra
             f"{spec.knockdown_goal:.0%} target knockdown at its dose. Measure the preparation's "
             "copies per vesicle (RT-qPCR against particle count) and, at that loading, the "
             "target knockdown in the target tissue: the model's least-tested link.")
+    grouped: dict[str, list[str]] = {}
     for s in sep:
         if s["copies_needed"] is None:
-            steps.append(f"'{s['candidate']}': {s['reason']}; choose a cargo with stronger "
-                         "validated repression of the intended targets (section 3).")
+            fix = ("choose a cargo with stronger validated repression of the intended targets "
+                   "(see 'Cargo')" if s.get("limit") in ("repression", "no_target") else
+                   "loading alone cannot get there at this dose and route: more exposure of the "
+                   "target tissue (dose, release from the vehicle, or route) is needed")
+            grouped.setdefault(f"{s['reason']}; {fix}.", []).append(s["candidate"])
+    for text, names in grouped.items():
+        steps.append(f"{_names(names)}: {text}")
     no_dose = [s["candidate"] for s in sep if s["dose_needed"] is None]
     if no_dose:
         who = "no candidate" if len(no_dose) == len(sep) else _names(no_dose)
@@ -260,8 +266,8 @@ def decision_section(spec: DesignSpec, arms: ArmSet, designs: dict[str, Any], ra
                      f"vehicle, dose, cost and manufacturability, with {controls} in the "
                      "experiment.")
     elif tie and any(x["verdict"] == "better" for x in at_goal):
-        steps.append("Loaded to the knockdown goal, the designs separate (table below): run "
-                     "that loading experiment first.")
+        steps.append("Loaded to the knockdown goal, the designs separate on the same subjects "
+                     "at the nominal parameters (table below): run that loading experiment.")
     if tie:
         ceil = ceiling_share(arms, rec, day)
         capped = {n: f for n, f in ceil.items() if f >= CEILING_SHARE}
@@ -283,10 +289,10 @@ def decision_section(spec: DesignSpec, arms: ArmSet, designs: dict[str, Any], ra
                     worse = x["b"] if h["better"] == x["a"] else x["a"]
                     parts.append(f"{h['dose']:.3g} particles '{h['better']}' beats '{worse}' "
                                  f"by {abs(h['difference']['median']):.3g} {du}")
-                steps.append("A lower dose separates them: at an equal dose of "
-                             + "; ".join(parts) + " (dose-response grid, the same subjects at "
-                             "every dose), while at the specified doses they do not differ. "
-                             "A low-dose comparison is the experiment that tells them apart.")
+                steps.append("A lower dose separates them at the nominal parameters: at an "
+                             "equal dose of " + "; ".join(parts) + " (dose-response grid, the "
+                             "same subjects at every dose). A low-dose comparison is an "
+                             "experiment that tells them apart.")
             else:
                 steps.append(f"No dose from {lo_d:.3g} to {hi_d:.3g} particles per "
                              "administration separates the tied designs (dose-response grid, "
@@ -335,15 +341,15 @@ def decision_section(spec: DesignSpec, arms: ArmSet, designs: dict[str, Any], ra
         sec.blocks.append(Warning_(
             "Dominant assumptions: not yet computed. Which assumptions drive this answer needs "
             "the global sensitivity analysis over the assumption ranges ('exomir sensitivity'); "
-            "section 6 shows one-at-a-time swings for a typical subject, which miss "
+            "'Assumptions and provenance' shows one-at-a-time swings for a typical subject, which miss "
             "interactions and do not rank importance. The minimal important difference"
-            + (" is itself an assumption (half-SD rule, section 2)." if mid.assumption
+            + (" is itself an assumption (half-SD rule; see 'Designs compared')." if mid.assumption
                else f" comes from: {mid.source}."), severity="caution"))
         data["dominant_assumptions"] = None
     if evidence.get("headline"):
         kept = evidence.get("kept_out") or []
         sec.blocks.append(TextBlock(
-            "Evidence behind it (section 4): " + str(evidence["headline"])
+            "Evidence behind it (see 'Evidence'): " + str(evidence["headline"])
             + (" Kept out of synthesis: " + "; ".join(
                 f"{x['study']} ({x['label']})" for x in kept) + "." if kept else "")))
     data["evidence"] = evidence

@@ -111,7 +111,7 @@ def _science_warnings(spec: DesignSpec, runs: list[CandidateRun], designs: Secti
             out.append(Warning_(
                 f"{name}: median peak knockdown {best:.1%} of every target: any benefit of this "
                 "design in the model comes from the vesicle and vehicle effects, not from this "
-                "miRNA (see the attribution in section 2).", severity="caution"))
+                "miRNA (see the attribution in 'Designs compared').", severity="caution"))
         if not r.targets:
             out.append(Warning_(f"{name}: its cargo hits none of the indication's intended "
                                 "targets in the interaction data.", severity="caution"))
@@ -122,18 +122,18 @@ def _science_warnings(spec: DesignSpec, runs: list[CandidateRun], designs: Secti
                 out.append(Warning_(
                     f"{name}: the evidence for this indication supports inhibiting {canon} "
                     "(antagomiR, sponge, knockdown), not delivering it; this design delivers it "
-                    "as a mimic (section 3).", severity="critical"))
+                    "as a mimic (see 'Cargo').", severity="critical"))
             elif mod is None and plan.modality:
                 out.append(Warning_(
                     f"{name}: no study of this indication that passes the evidence gates says "
                     f"whether {canon} should be delivered or inhibited; delivering it is a "
-                    "hypothesis (section 3).", severity="caution"))
+                    "hypothesis (see 'Cargo').", severity="caution"))
     for sev, w in product_warnings:
         out.append(Warning_(w, severity=sev))
     out.append(Warning_(
         "Pathway and outcome links are assumptions calibrated to a few published group means; "
         "exposure and knockdown rest on sourced pharmacokinetics but cell-level uptake and RISC "
-        "parameters are partly assumed (section 6).", severity="caution"))
+        "parameters are partly assumed (see 'Assumptions and provenance').", severity="caution"))
     return out
 
 

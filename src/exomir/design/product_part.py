@@ -1,4 +1,4 @@
-"""Report section 4: particles needed, human-equivalent dose, production plan, MISEV items."""
+"""Report section: particles needed, human-equivalent dose, production plan, MISEV items."""
 
 from __future__ import annotations
 
@@ -59,7 +59,7 @@ def product_section(spec: DesignSpec, runs: list[CandidateRun]
                 f"{hum.cells:.3g} producer cells ({hum.t175_flasks:,} T175 flasks or "
                 f"{hum.bioreactor_l:.3g} L of bioreactor) at the central secretion rate: beyond "
                 "flask culture, plan a bioreactor process; the secretion rate per cell "
-                "dominates this estimate (section 5)."))
+                "dominates this estimate (see 'Assumptions and provenance')."))
         data["candidates"][c.name] = item
     sec.blocks.append(TableBlock(
         "Required particles", ["candidate", "particles/dose", "doses", "particles/subject",
@@ -76,7 +76,7 @@ def product_section(spec: DesignSpec, runs: list[CandidateRun]
          "T175 flasks", "medium (L)", "or bioreactor (L)", "batches", "days"], plan_rows,
         provenance="exomir.quality.manufacture.plan",
         note="Secretion rate, yields and culture parameters are listed with sources or as "
-             "assumptions in section 5; 'exomir manufacture plan' shows low/high scenarios."))
+             "assumptions in 'Assumptions and provenance'; 'exomir manufacture plan' shows low/high scenarios."))
     checklist = load_checklist()
     must = [[i.key, i.category, i.item, i.why] for i in checklist.items if i.level == "mandatory"]
     sec.blocks.append(TableBlock(

@@ -1,4 +1,4 @@
-"""Report section 6: every parameter used (value, unit, source or assumption) and, until the
+"""Report section "Assumptions and provenance": every parameter used (value, unit, source or assumption) and, until the
 global sensitivity analysis is wired in, one-at-a-time swings of the headline (labelled as
 such: they miss interactions and do not rank importance)."""
 

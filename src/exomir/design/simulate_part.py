@@ -101,8 +101,7 @@ def loading_ceiling(arm: Arm) -> tuple[float, str]:
            else NATIVE_COPIES_PER_VESICLE for m in arm.body_spec.mirnas]
     top = max(per, default=0.0)
     return (cmax / top if top > 0 else 0.0,
-            f"{cmax:.3g} copies of one miRNA per vesicle (max_copies_per_vesicle: "
-            f"{table['max_copies_per_vesicle'].description or 'physical ceiling'})")
+            f"{cmax:.3g} copies per vesicle (max_copies_per_vesicle)")
 
 
 def loading_for_goal(spec: DesignSpec, arm: Arm, plan: CargoPlan, goal: float,
@@ -118,11 +117,14 @@ def loading_for_goal(spec: DesignSpec, arm: Arm, plan: CargoPlan, goal: float,
     fmax, ceiling = loading_ceiling(arm)
     out: dict[str, Any] = {"copies_now": c0, "max_repression": rmax, "scan": [],
                            "copies_needed": None, "loading_factor": None, "reason": None,
+                           "limit": None,
                            "ceiling": ceiling, "copies_ceiling": c0 * fmax}
     if not targets:
         out["reason"] = "its cargo hits none of the indication's intended targets"
+        out["limit"] = "no_target"
         return out
     if rmax <= goal:
+        out["limit"] = "repression"
         out["reason"] = (f"the strongest target repression the interaction data allow is "
                          f"{rmax:.0%}, not above the goal of {goal:.0%}: no loading reaches it")
         return out
@@ -152,6 +154,7 @@ def loading_for_goal(spec: DesignSpec, arm: Arm, plan: CargoPlan, goal: float,
         out["loading_factor"] = need
         out["copies_needed"] = c0 * need
     else:
+        out["limit"] = "ceiling"
         out["reason"] = (f"not reached up to the physical ceiling of {ceiling} (median peak "
                          f"knockdown {ys[-1]:.1%} there)")
     return out
