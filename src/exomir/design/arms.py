@@ -82,8 +82,8 @@ def vehicle_label(c: CandidateDesign, plan: CargoPlan | None = None,
     kind = ""
     if plan is not None and spec is not None:
         cb, _ = candidate_body_spec(spec, c, plan)
-        kind = f"; {cb.vehicle_type} vehicle" if cb.vehicle_type else ""
-    return f"{c.route.value} ({rel}{kind})"
+        kind = f", vehicle type {cb.vehicle_type}" if cb.vehicle_type else ""
+    return f"{c.route.value} (release {rel}{kind})"
 
 
 def release_for(c: CandidateDesign) -> ReleaseProfile | None:
