@@ -87,7 +87,8 @@ def stats(fmt: Annotated[OutFormat, typer.Option("--format")] = OutFormat.table)
         t.add_row(k.replace("_", " "), *(str(data[i].get(k, "")) for i in data))
     console.print(t)
     console.print(f"mature miRNA sequences: {data['all']['mature_mirnas']}   gene sets: "
-                  f"{data['all']['gene_sets']}   database: {_kb().url}")
+                  f"{data['all']['gene_sets']}   database: {_kb().display_url}",
+                  highlight=False, markup=False)
 
 
 @kb_app.command("query")
@@ -209,8 +210,9 @@ def export(fmt: Annotated[ExportFormat, typer.Option("--format")] = ExportFormat
         raise InputError("unknown record kind", field="--what", value=what,
                          accepted=list(getters))
     items = getters[what]()
-    text = (kbio.dump_json(what, items) if fmt is ExportFormat.json
-            else kbio.dump_csv(what, items))
+    origins = kb.origins(what) if what in kbio.WITH_ORIGIN else None
+    text = (kbio.dump_json(what, items, origins) if fmt is ExportFormat.json
+            else kbio.dump_csv(what, items, origins))
     if out is None:
         typer.echo(text, nl=False)
     else:
@@ -220,5 +222,5 @@ def export(fmt: Annotated[ExportFormat, typer.Option("--format")] = ExportFormat
 
 @kb_app.command("path")
 def path() -> None:
-    """Print the database URL in use."""
-    typer.echo(_kb().url)
+    """Print the database URL in use (password hidden)."""
+    typer.echo(_kb().display_url)
