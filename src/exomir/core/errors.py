@@ -8,6 +8,7 @@ Every bad-input error names where (file and line), what (field and value) and th
 from __future__ import annotations
 
 import reprlib
+from collections import OrderedDict
 from collections.abc import Iterable
 
 #: Longest value shown in a message; longest message (characters) before it is cut.
@@ -41,6 +42,38 @@ def short(value: object, limit: int = VALUE_CHARS) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
+# Line numbers of the keys of recently read YAML/JSON files (source -> dotted field -> line),
+# filled by exomir.core.files, so that an InputError naming a file and a field (typically a
+# pydantic validation error, which knows the field but not the line) also names the line.
+_LINES: OrderedDict[str, dict[str, int]] = OrderedDict()
+_LINES_KEPT = 16
+
+
+def register_lines(source: object, lines: dict[str, int]) -> None:
+    """Remember the line of each dotted field path of a structured file just read."""
+    key = str(source)
+    _LINES[key] = lines
+    _LINES.move_to_end(key)
+    while len(_LINES) > _LINES_KEPT:
+        _LINES.popitem(last=False)
+
+
+def line_of(source: object, field: str | None) -> int | None:
+    """The line of ``field`` (or of its nearest enclosing key) in a file read recently."""
+    if source is None or not field:
+        return None
+    lines = _LINES.get(str(source))
+    if not lines:
+        return None
+    parts = field.replace("[", ".").replace("]", "").split(".")
+    while parts:
+        hit = lines.get(".".join(parts))
+        if hit is not None:
+            return hit
+        parts.pop()
+    return None
+
+
 class ExomirError(Exception):
     """Base class for errors exomir reports to the user without a traceback."""
 
@@ -71,7 +104,7 @@ class InputError(ExomirError, ValueError):
     ) -> None:
         self.message = short(message, MESSAGE_CHARS)
         self.source = short(str(source), 300) if source is not None else None
-        self.line = line
+        self.line = line if line is not None else line_of(source, field)
         self.column = column
         self.field = short(field, VALUE_CHARS) if field is not None else None
         # Keep only a bounded rendering of the value: the original may be huge.

@@ -30,10 +30,12 @@ stringifies a huge value.
 from __future__ import annotations
 
 import codecs
+import contextlib
 import csv
 import io
 import json
 import math
+import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,7 +43,7 @@ from typing import IO, Any
 
 import yaml
 
-from exomir.core.errors import InputError, short
+from exomir.core.errors import InputError, register_lines, short
 
 MiB = 1024 * 1024
 #: Largest YAML/JSON spec, record or batch file read whole (bytes).
@@ -159,8 +161,8 @@ def refuse_binary(head: bytes, *, source: object = None, field: str | None = Non
         return  # UTF-16/32 text has NUL bytes by design
     for magic, what in _MAGIC:
         if head.startswith(magic):
-            raise InputError(f"binary file ({what}), not text", source=source, field=field,
-                             accepted=TEXT_ACCEPTED)
+            raise InputError(f"binary file ({what}), not text", source=source, line=1,
+                             field=field, accepted=TEXT_ACCEPTED)
     if b"\x00" in head:
         line = head[: head.index(b"\x00")].count(b"\n") + 1
         raise InputError("binary data (NUL byte) in a text file", source=source, line=line,
@@ -343,6 +345,30 @@ def _children(node: yaml.Node) -> list[yaml.Node]:
     return []
 
 
+def _key_lines(root: yaml.Node) -> dict[str, int]:
+    """Dotted path (``regimen.dose.value``, ``cargo.0.name``) -> 1-based line of its key."""
+    out: dict[str, int] = {}
+    stack: list[tuple[yaml.Node, str]] = [(root, "")]
+    seen: set[int] = set()
+    while stack:
+        node, path = stack.pop()
+        if id(node) in seen:  # aliases: index each node once
+            continue
+        seen.add(id(node))
+        if isinstance(node, yaml.MappingNode):
+            for k, v in node.value:
+                if isinstance(k, yaml.ScalarNode):
+                    p = f"{path}.{k.value}" if path else str(k.value)
+                    out.setdefault(p, k.start_mark.line + 1)
+                    stack.append((v, p))
+        elif isinstance(node, yaml.SequenceNode):
+            for i, v in enumerate(node.value):
+                p = f"{path}.{i}" if path else str(i)
+                out.setdefault(p, v.start_mark.line + 1)
+                stack.append((v, p))
+    return out
+
+
 def load_yaml(text: str, *, source: object = None) -> Any:
     """One YAML document from ``text`` with the limits of this module; errors carry the line."""
     loader = _LimitedLoader(text)
@@ -352,6 +378,8 @@ def load_yaml(text: str, *, source: object = None) -> Any:
         if node is None:
             return None
         _expanded_size(node, source)
+        if source is not None:
+            register_lines(source, _key_lines(node))
         return loader.construct_document(node)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
@@ -429,7 +457,11 @@ def read_structured(path: str | Path, *, max_bytes: int = MAX_SPEC_BYTES,
     p = Path(path)
     text = read_text(p, max_bytes=max_bytes, field=field)
     if p.suffix.lower() == ".json":
-        return load_json(text, source=p)
+        data = load_json(text, source=p)
+        if len(text) <= MiB:  # line numbers for messages: JSON is (nearly) YAML
+            with contextlib.suppress(Exception):
+                load_yaml(text, source=p)
+        return data
     return load_yaml(text, source=p)
 
 
@@ -685,3 +717,109 @@ __all__ = [
     "require_number",
     "sniff_delimiter",
 ]
+
+
+# ----------------------------------------------------------------------------------------------
+# tables as data frames
+# ----------------------------------------------------------------------------------------------
+
+#: Largest magnitude accepted for a generic measured number (beyond any measurement in this
+#: domain; keeps squares and sums finite). Domain types set tighter, physical bounds.
+MAX_MAGNITUDE = 1e15
+
+
+def table_frame(table: Table) -> Any:
+    """The table as a pandas DataFrame of strings (index: the rows' line numbers)."""
+    import pandas as pd
+
+    width = len(table.header)
+    data = [r.cells + [""] * (width - len(r.cells)) for r in table.rows]
+    frame = pd.DataFrame(data, columns=table.header, dtype=object)
+    frame.index = pd.Index([r.line for r in table.rows], name="line")
+    return frame
+
+
+def numeric_column(frame: Any, column: str, *, source: object, lo: float | None = None,
+                   hi: float | None = None, integer: bool = False,
+                   missing: frozenset[str] = MISSING,
+                   magnitude: float = MAX_MAGNITUDE) -> Any:
+    """A string column of :func:`table_frame` as floats (NaN where a missing marker is).
+
+    Vectorised; the first cell that is not a number (``eighty``, ``TRUE``, ``∞``), not finite
+    (``inf``), out of ``[lo, hi]`` or ``[-magnitude, magnitude]``, or not whole when
+    ``integer``, raises :class:`InputError` with its line, column and value.
+    """
+    import numpy as np
+    import pandas as pd
+
+    raw = frame[column].astype(str).str.strip().str.replace("\u2212", "-", regex=False)
+    is_missing = raw.str.upper().isin(missing)
+    num = pd.to_numeric(raw.where(~is_missing, None), errors="coerce").astype(float)
+    checks: list[tuple[Any, str, str]] = [
+        (num.isna() & ~is_missing, "not a number", "a decimal number, or NA / empty for not "
+         "reported"),
+        (~is_missing & ~np.isfinite(num.fillna(0.0)), "not a finite number",
+         "a finite decimal number"),
+        (~is_missing & (num.abs() > magnitude), "implausibly large number",
+         f"numbers within +-{magnitude:g}"),
+    ]
+    if lo is not None:
+        checks.append((~is_missing & (num < lo), "out of range", _range_text(lo, hi, False)))
+    if hi is not None:
+        checks.append((~is_missing & (num > hi), "out of range", _range_text(lo, hi, False)))
+    if integer:
+        checks.append((~is_missing & num.notna() & (num != np.floor(num.fillna(0.0))),
+                       "not a whole number", "an integer"))
+    for mask, message, accepted in checks:
+        if bool(mask.any()):
+            line = mask.idxmax()
+            raise InputError(message, source=source, line=int(line), field=column,
+                             value=raw.loc[line], accepted=accepted)
+    return num
+
+
+# ----------------------------------------------------------------------------------------------
+# outputs: checked before anything is computed or written
+# ----------------------------------------------------------------------------------------------
+
+FIGURE_SUFFIXES = (".png", ".svg", ".pdf")
+
+
+def check_output(path: str | Path, *, field: str, suffixes: Sequence[str] | None = None) -> Path:
+    """An output file the command will write: checked *before* any work or any other write.
+
+    Refuses an unsupported suffix, a path that is a directory, a folder that does not exist
+    (nothing is created behind the user's back) or cannot be written, so that a command never
+    fails half-way with some of its outputs already written.
+    """
+    p = Path(path)
+    if suffixes is not None and p.suffix.lower() not in suffixes:
+        raise InputError("unsupported file type", field=field, value=str(p),
+                         accepted=", ".join(suffixes))
+    if p.is_dir():
+        raise InputError("is a directory; give a file name", field=field, value=str(p),
+                         accepted=f"a file path{' ending in ' + '/'.join(suffixes) if suffixes else ''}")
+    parent = p.parent if str(p.parent) else Path(".")
+    if not parent.exists():
+        raise InputError("the output folder does not exist", field=field, value=str(p),
+                         accepted="a path in an existing folder",
+                         hint=f"create it first: mkdir -p {parent}")
+    if not parent.is_dir():
+        raise InputError("the output folder is not a folder", field=field, value=str(parent))
+    if not os.access(parent, os.W_OK):
+        raise InputError("the output folder is not writable", field=field, value=str(parent))
+    return p
+
+
+def check_output_dir(path: str | Path, *, field: str) -> Path:
+    """An output folder (created later if missing): refuses a path that is an existing file."""
+    p = Path(path)
+    if p.exists() and not p.is_dir():
+        raise InputError("is a file, not a folder", field=field, value=str(p),
+                         accepted="a folder path (created if missing)")
+    anc = p
+    while not anc.exists():
+        anc = anc.parent
+    if not anc.is_dir() or not os.access(anc, os.W_OK):
+        raise InputError("cannot create the output folder here", field=field, value=str(p))
+    return p

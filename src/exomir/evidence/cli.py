@@ -13,6 +13,7 @@ import pandas as pd
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from exomir.core.errors import InputError
 from exomir.evidence import analysis, plots, rob
@@ -21,6 +22,8 @@ from exomir.evidence.effects import MEASURES, describe_measure, escalc, is_log_s
 from exomir.evidence.meta import METHODS, MetaResult, rma
 
 console = Console()
+#: Study rows printed in the table layout (rendering 50k rows took minutes; JSON has all).
+MAX_STUDY_ROWS = 200
 evidence_app = typer.Typer(help="Evidence synthesis: effect sizes, meta-analysis (metafor "
                            "conventions), small-study effects, risk of bias, plots.",
                            no_args_is_help=True)
@@ -35,13 +38,36 @@ def register(app: typer.Typer) -> None:
     app.add_typer(evidence_app, name="evidence")
 
 
-def _read_csv(path: Path) -> pd.DataFrame:
-    if not path.is_file():
-        raise InputError("file not found", source=path, field="--data")
-    try:
-        return pd.read_csv(path, na_values=["NA", "NR", ""], keep_default_na=True)
-    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
-        raise InputError(f"cannot read CSV: {exc}", source=path) from exc
+#: metafor columns read as numbers (with their lower bounds); moderators are numeric too.
+_NUMERIC = {"m1i": None, "m2i": None, "sd1i": 0.0, "sd2i": 0.0, "n1i": 0.0, "n2i": 0.0,
+            "ai": 0.0, "bi": 0.0, "ci": 0.0, "di": 0.0, "yi": None, "vi": 0.0, "sei": 0.0,
+            "year": None}
+
+
+def _read_csv(path: Path, numeric: list[str] | None = None) -> pd.DataFrame:
+    """The --data CSV through the input layer; metafor columns must be numbers or NA.
+
+    A cell such as ``eighty``, ``TRUE``, ``inf`` or ``∞`` in a numeric column is an error
+    naming its line and column (only ``""``, ``NA``, ``NR`` and the like mean missing).
+    """
+    from exomir.core.files import numeric_column, read_table, table_frame
+
+    table = read_table(path, field="--data", comment=None,
+                       accepted="a CSV with a header row and one study per row")
+    frame = table_frame(table)
+    out = frame.copy()
+    for col in frame.columns:
+        if col in _NUMERIC or col in (numeric or []):
+            out[col] = numeric_column(frame, col, source=path, lo=_NUMERIC.get(col))
+        else:
+            out[col] = frame[col].where(~frame[col].str.strip().str.upper().isin(
+                ["", "NA", "NR"]), None)
+    return out.reset_index(drop=True)
+
+
+def _count(n: int, one: str, many: str) -> str:
+    """``1 study``, ``2 studies``."""
+    return f"{n} {one if n == 1 else many}"
 
 
 def _fmt(x: float | None, d: int = 4) -> str:
@@ -56,7 +82,7 @@ def _pfmt(p: float | None) -> str:
     return "<.0001" if p < 1e-4 else f"{p:.4f}"
 
 
-def _print_model(r: MetaResult, measure: str, title: str) -> None:
+def _print_model(r: MetaResult, measure: str, title: str | Text) -> None:
     t = Table(title=title, show_header=True)
     t.add_column("quantity")
     t.add_column("value", justify="right")
@@ -84,7 +110,7 @@ def _print_model(r: MetaResult, measure: str, title: str) -> None:
         rows.append((f"QM (df={','.join(map(str, r.qm_df))})",
                      f"{_fmt(r.qm)}, p = {_pfmt(r.qm_pval)}"))
     for a, b in rows:
-        t.add_row(a, b)
+        t.add_row(Text(a), b)
     console.print(t)
 
 
@@ -116,16 +142,29 @@ def meta(
     bubble: Annotated[Path | None, typer.Option(help="Bubble plot file (with --mods).")] = None,
 ) -> None:
     """Random-/fixed-effects meta-analysis with metafor's numbers (rma, escalc defaults)."""
+    from exomir.core.files import FIGURE_SUFFIXES, check_option, check_output
+
     measure = measure.upper()
     if (data is None) == (indication is None):
         raise InputError("give either --data FILE.csv or --indication (with --outcome)",
                          field="--data/--indication")
+    check_option(level, field="--level", lo=0, hi=100, lo_open=True)
+    if level >= 100:
+        raise InputError("out of range", field="--level", value=level,
+                         accepted="a confidence level in percent, > 0 and < 100")
+    if timepoint is not None:
+        check_option(timepoint, field="--timepoint", lo=0, hi=36525)
+    if plot is not None and mods:
+        raise InputError("--plot draws a forest plot; use --bubble with --mods", field="--plot")
+    for opt, p in (("--plot", plot), ("--funnel", funnel), ("--bubble", bubble)):
+        if p is not None:  # every output checked before anything is computed or written
+            check_output(p, field=opt, suffixes=FIGURE_SUFFIXES)
     report: dict[str, Any] | None = None
     caught: list[str] = []
     with warnings.catch_warnings(record=True) as wlist:
         warnings.simplefilter("always")
         if data is not None:
-            df = _read_csv(data)
+            df = _read_csv(data, [m.strip() for m in mods.split(",")] if mods else None)
         else:
             if outcome is None:
                 raise InputError("--indication needs --outcome (e.g. wound_closure)",
@@ -202,31 +241,36 @@ def meta(
         typer.echo(json.dumps(out, indent=2, default=_json_default))
         return
     for msg in caught:
-        console.print(f"[yellow]warning:[/] {msg}", highlight=False)
+        console.print(Text.assemble(("warning: ", "yellow"), msg))
     if report is not None:
-        console.print(f"Knowledge base, {indication}, outcome {outcome!r}: "
-                      f"{report['studies_pooled']} studies pooled ({report['comparisons']} "
-                      f"comparisons), {report['studies_left_out']} left out of "
-                      f"{report['studies_considered']}.", highlight=False)
+        console.print(Text(
+            f"Knowledge base, {indication}, outcome {outcome!r}: "
+            f"{_count(report['studies_pooled'], 'study', 'studies')} pooled "
+            f"({_count(report['comparisons'], 'comparison', 'comparisons')}), "
+            f"{report['studies_left_out']} of {report['studies_considered']} "
+            f"{'study' if report['studies_considered'] == 1 else 'studies'} left out."))
         reasons: dict[str, int] = {}
         for _, why in table.excluded:
             reasons[why] = reasons.get(why, 0) + 1
         for why, n in sorted(reasons.items(), key=lambda kv: -kv[1]):
-            console.print(f"  left out: {n} x {why}", highlight=False)
+            console.print(f"  left out: {n} x {why}", highlight=False, markup=False)
         for note in table.notes:
-            console.print(f"  note: {note}", highlight=False)
+            console.print(f"  note: {note}", highlight=False, markup=False)
     console.print(f"Effect size: {describe_measure(measure)}", highlight=False)
     if by and "subgroups" in out:
         for g, res in sg.groups.items():
-            _print_model(res, measure, f"subgroup {by} = {g}")
+            _print_model(res, measure, Text(f"subgroup {by} = {g}"))
         console.print(f"Test of subgroup differences: Q = {_fmt(sg.q_between)}, "
                       f"df = {sg.q_between_df}, p = {_pfmt(sg.q_between_pval)}", highlight=False)
     _print_model(r, measure, "Overall" if not mods else "Meta-regression")
-    st = Table(title="Studies")
+    shown = min(len(r.slab), MAX_STUDY_ROWS)
+    st = Table(title="Studies" if shown == len(r.slab) else
+               f"Studies (first {shown} of {len(r.slab)}; --format json lists all)")
     for c in ("study", "yi", "vi", "weight %"):
-        st.add_column(c, justify="left" if c == "study" else "right")
-    for s, y, v, w in zip(r.slab, r.yi, r.vi, r.weights, strict=True):
-        st.add_row(s, _fmt(float(y)), _fmt(float(v)), _fmt(float(w), 2))
+        st.add_column(c, justify="left" if c == "study" else "right",
+                      overflow="fold" if c == "study" else "ellipsis")
+    for s, y, v, w in list(zip(r.slab, r.yi, r.vi, r.weights, strict=True))[:shown]:
+        st.add_row(Text(str(s)), _fmt(float(y)), _fmt(float(v)), _fmt(float(w), 2))
     console.print(st)
     if "small_study" in out:
         ss = out["small_study"]
@@ -238,7 +282,7 @@ def meta(
                       f"{_fmt(ss['trimfill']['estimate'])}", highlight=False)
     for p in (plot, funnel, bubble):
         if p is not None:
-            console.print(f"wrote {p}", highlight=False)
+            console.print(f"wrote {p}", highlight=False, markup=False)
 
 
 def _json_default(o: object) -> Any:
@@ -258,6 +302,10 @@ def rob_cmd(
                              "at least one judgement.")] = True,
 ) -> None:
     """SYRCLE risk-of-bias traffic-light table (Hooijmans 2014)."""
+    if plot is not None:
+        from exomir.core.files import FIGURE_SUFFIXES, check_output
+
+        check_output(plot, field="--plot", suffixes=FIGURE_SUFFIXES)
     if sheet is not None:
         studies = read_extraction_sheet(sheet)
     else:
@@ -285,12 +333,12 @@ def rob_cmd(
     mark = {"low": "[green]+[/]", "high": "[red]-[/]", "unclear": "[yellow]?[/]",
             "not assessed": " "}
     for _, row in table.iterrows():
-        t.add_row(str(row["study"]), *[mark[str(row[i])] for i in rob.ITEM_IDS])
+        t.add_row(Text(str(row["study"])), *[mark[str(row[i])] for i in rob.ITEM_IDS])
     console.print(t)
     for i, (item, _, q) in enumerate(rob.SYRCLE_ITEMS, start=1):
         console.print(f"  {i}. {item}: {q}", highlight=False)
     if plot is not None:
-        console.print(f"wrote {plot}", highlight=False)
+        console.print(f"wrote {plot}", highlight=False, markup=False)
 
 
 @evidence_app.command("import-sheet")

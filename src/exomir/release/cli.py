@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import warnings
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -12,14 +13,19 @@ from rich.console import Console
 from rich.table import Table
 
 from exomir.core.errors import InputError
+from exomir.core.files import check_option
 from exomir.release.compare import compare_profiles
 from exomir.release.depot import ENDPOINTS
 from exomir.release.fit import KP_LIMITS, fit_models
-from exomir.release.io import read_release_csv
+from exomir.release.io import ReleaseDataWarning, read_release_csv
 from exomir.release.models import MODELS
 from exomir.release.profile import ModelProfile, from_model, vehicle_preset
 
 console = Console(width=None if Console().is_terminal else 180)
+#: Longest horizon of ``release simulate`` (days; 100 years) and most output times.
+MAX_DAYS = 36_525.0
+MAX_POINTS = 100_000
+MAX_BOOT = 100_000
 release_app = typer.Typer(help="Vehicle release kinetics: fit, compare and simulate release "
                           "curves (hydrogels, microneedles, scaffolds).", no_args_is_help=True)
 
@@ -40,8 +46,9 @@ def fit_cmd(
                                        "time_unit, released_unit].")],
     models: Annotated[str, typer.Option("--models", help="'all', 'base' or comma-separated "
                                         "names (see 'exomir release models').")] = "all",
-    time_unit: Annotated[str, typer.Option("--time-unit", help="Time unit when the CSV has no "
-                                           "time_unit column.")] = "h",
+    time_unit: Annotated[str | None, typer.Option("--time-unit", help="Time unit (h, day, "
+                                                  "min, week) when the CSV has no time_unit "
+                                                  "column; required then.")] = None,
     released_unit: Annotated[str, typer.Option("--released-unit", help="%, fraction or auto "
                                                "when the CSV has no released_unit column.")
                              ] = "auto",
@@ -56,7 +63,13 @@ def fit_cmd(
     if geometry not in KP_LIMITS:
         raise InputError("unknown geometry", field="--geometry", value=geometry,
                          accepted=", ".join(KP_LIMITS))
-    ds = read_release_csv(data, time_unit=time_unit, released_unit=released_unit)
+    if plot is not None:
+        from exomir.core.files import FIGURE_SUFFIXES, check_output
+
+        check_output(plot, field="--plot", suffixes=FIGURE_SUFFIXES)
+    with warnings.catch_warnings():  # data warnings are printed as notes below, once
+        warnings.simplefilter("ignore", ReleaseDataWarning)
+        ds = read_release_csv(data, time_unit=time_unit, released_unit=released_unit)
     report = fit_models(ds, models, geometry=geometry)  # type: ignore[arg-type]
     if plot is not None:
         from exomir.release.plot import plot_fit
@@ -96,7 +109,8 @@ def fit_cmd(
 def compare_cmd(
     reference: Annotated[Path, typer.Argument(help="Reference profile CSV (A).")],
     test: Annotated[Path, typer.Argument(help="Test profile CSV (B).")],
-    time_unit: Annotated[str, typer.Option("--time-unit")] = "h",
+    time_unit: Annotated[str | None, typer.Option("--time-unit", help="Time unit when the "
+                                                  "CSVs have no time_unit column.")] = None,
     released_unit: Annotated[str, typer.Option("--released-unit")] = "auto",
     n_boot: Annotated[int, typer.Option("--bootstrap", help="Bootstrap resamples.")] = 1000,
     seed: Annotated[int, typer.Option("--seed")] = 0,
@@ -107,9 +121,15 @@ def compare_cmd(
     if n_boot < 100:
         raise InputError("too few bootstrap resamples", field="--bootstrap", value=n_boot,
                          accepted=">= 100 (1000 or more recommended)")
-    a = read_release_csv(reference, time_unit=time_unit, released_unit=released_unit)
-    b = read_release_csv(test, time_unit=time_unit, released_unit=released_unit)
+    if n_boot > MAX_BOOT:
+        raise InputError("too many bootstrap resamples", field="--bootstrap", value=n_boot,
+                         accepted=f"100 to {MAX_BOOT}")
+    with warnings.catch_warnings():  # data warnings are printed as notes below, once
+        warnings.simplefilter("ignore", ReleaseDataWarning)
+        a = read_release_csv(reference, time_unit=time_unit, released_unit=released_unit)
+        b = read_release_csv(test, time_unit=time_unit, released_unit=released_unit)
     cmp = compare_profiles(a, b, n_boot=n_boot, seed=seed)
+    cmp.notes[:0] = [*a.notes, *b.notes]
     if fmt == "json":
         typer.echo(json.dumps(cmp.to_dict(), indent=2))
         return
@@ -135,6 +155,14 @@ def compare_cmd(
         console.print(f"note: {n}")
 
 
+def _float(text: str, item: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise InputError("parameter value is not a number", field="--param", value=item,
+                         accepted="name=number") from None
+
+
 def _parse_params(items: list[str]) -> dict[str, float]:
     out: dict[str, float] = {}
     for it in items:
@@ -142,11 +170,8 @@ def _parse_params(items: list[str]) -> dict[str, float]:
             raise InputError("parameter must be name=value", field="--param", value=it,
                              accepted="e.g. --param a=2 --param b=0.8")
         k, v = it.split("=", 1)
-        try:
-            out[k.strip()] = float(v)
-        except ValueError:
-            raise InputError("parameter value is not a number", field="--param", value=it,
-                             accepted="name=number") from None
+        out[k.strip()] = check_option(_float(v, it), field=f"--param {k.strip()}",
+                                      lo=-1e12, hi=1e12)
     return out
 
 
@@ -166,9 +191,12 @@ def simulate_cmd(
     if (model is None) == (preset is None):
         raise InputError("give exactly one of --model or --preset", field="--model",
                          value=model or preset, accepted="--model NAME --param k=v | --preset")
-    if not (days > 0 and step > 0):
-        raise InputError("--days and --step must be positive", field="--days",
-                         value=(days, step), accepted="> 0")
+    check_option(days, field="--days", lo=0, lo_open=True, hi=MAX_DAYS)
+    check_option(step, field="--step", lo=0, lo_open=True, hi=days)
+    if days / step > MAX_POINTS:  # refused before anything is allocated
+        raise InputError(f"--days / --step gives more than {MAX_POINTS:,} output times",
+                         field="--step", value=step,
+                         accepted=f"a step >= {days / MAX_POINTS:.3g} days for {days:g} days")
     if model is not None:
         prof: Any = from_model(model, _parse_params(param or []))
     else:
