@@ -228,7 +228,7 @@ def dup_line(data: bytes, at: int, _tok: str) -> bytes:
     if not lines:
         return data
     i = at % len(lines)
-    return b"".join(lines[: i + 1] + [lines[i]] + lines[i + 1:])
+    return b"".join([*lines[:i + 1], lines[i], *lines[i + 1:]])
 
 
 def bom(data: bytes, _at: int, _tok: str) -> bytes:
@@ -289,7 +289,7 @@ def adversarial_files(tmp: Path, suffix: str) -> dict[str, Path]:
         "open_quote": b'a,b\n"unclosed,1\n2,3\n',
         "no_newline": b"x" * 3_000_000,
         "header_only": b"time,released\n",
-        "markup": "[/x],[red]:x:\n[/x],1\n".encode(),
+        "markup": b"[/x],[red]:x:\n[/x],1\n",
     }
     out: dict[str, Path] = {}
     for name, data in files.items():
