@@ -10,6 +10,7 @@ import pandas as pd
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from exomir.core.errors import InputError
 
@@ -157,10 +158,10 @@ def enrich_cmd(
     _fmt(fmt)
     if (mirnas is None) == (genes is None):
         raise InputError("give exactly one of --mirna or --genes", field="mirna")
+    from exomir.core.files import read_word_list
+
     if genes is not None:
-        if not genes.exists():
-            raise InputError("file not found", source=genes)
-        query = [g.strip() for g in genes.read_text().split() if g.strip()]
+        query = read_word_list(genes, field="--genes", what="gene symbols")
     else:
         inter, _ = _interactions(mirtarbase, None, None, 9606)
         names = [m.strip() for m in (mirnas or "").split(",") if m.strip()]
@@ -169,9 +170,9 @@ def enrich_cmd(
             raise InputError("no targets known for these miRNAs", field="mirna", value=mirnas)
     bg = None
     if background is not None:
-        if not background.exists():
-            raise InputError("file not found", source=background)
-        bg = background.read_text().split()
+        bg = read_word_list(background, field="--background", what="gene symbols")
+    if top < 1:
+        raise InputError("out of range", field="--top", value=top, accepted="an integer >= 1")
     res = enrich(query, read_gmt(gmt), background=bg).head(top)
     if fmt == "json":
         typer.echo(res.to_json(orient="records", indent=1))
@@ -181,8 +182,8 @@ def enrich_cmd(
         t.add_column(col)
     recs: Any = res.itertuples(index=False)
     for r in recs:
-        t.add_row(r.gene_set, f"{r.k}/{r.K}", f"{r.fold:.1f}", f"{r.p:.2e}", f"{r.q:.2e}",
-                  r.genes[:60])
+        t.add_row(Text(r.gene_set), f"{r.k}/{r.K}", f"{r.fold:.1f}", f"{r.p:.2e}",
+                  f"{r.q:.2e}", Text(r.genes[:60]))
     console.print(t)
 
 

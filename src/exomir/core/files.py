@@ -169,8 +169,13 @@ def refuse_binary(head: bytes, *, source: object = None, field: str | None = Non
                          field=field, accepted=TEXT_ACCEPTED)
 
 
-def decode_text(data: bytes, *, source: object = None, field: str | None = None) -> str:
-    """Text from bytes: BOM-detected UTF-8/16/32, else strict UTF-8; binary data refused."""
+def decode_text(data: bytes, *, source: object = None, field: str | None = None,
+                fallback: str | None = None) -> str:
+    """Text from bytes: BOM-detected UTF-8/16/32, else strict UTF-8; binary data refused.
+
+    ``fallback`` (e.g. ``"latin-1"`` for instrument exports written by Windows software) is
+    used only when the bytes are not UTF-8; without it such a file is refused.
+    """
     enc, skip = _bom(data)
     refuse_binary(data[:8192], source=source, field=field)
     if enc is not None and enc != "utf-8":
@@ -184,6 +189,8 @@ def decode_text(data: bytes, *, source: object = None, field: str | None = None)
         try:
             text = body.decode("utf-8")
         except UnicodeDecodeError as exc:
+            if fallback is not None:
+                return _no_nul(body.decode(fallback, errors="replace"), source, field)
             before = body[: exc.start]
             line = before.count(b"\n") + 1
             col = exc.start - (before.rfind(b"\n") + 1) + 1
@@ -191,6 +198,10 @@ def decode_text(data: bytes, *, source: object = None, field: str | None = None)
                 f"not UTF-8 text (byte 0x{body[exc.start]:02x} at column {col}); save the "
                 "file as UTF-8", source=source, line=line, field=field,
                 accepted=TEXT_ACCEPTED) from None
+    return _no_nul(text, source, field)
+
+
+def _no_nul(text: str, source: object, field: str | None) -> str:
     if "\x00" in text:
         line = text[: text.index("\x00")].count("\n") + 1
         raise InputError("binary data (NUL character) in a text file", source=source, line=line,
@@ -199,10 +210,10 @@ def decode_text(data: bytes, *, source: object = None, field: str | None = None)
 
 
 def read_text(path: str | Path, *, max_bytes: int = MAX_TABLE_BYTES, field: str | None = None,
-              allow_empty: bool = False) -> str:
+              allow_empty: bool = False, fallback: str | None = None) -> str:
     """The decoded text of a user file (see :func:`read_input_bytes` and :func:`decode_text`)."""
     text = decode_text(read_input_bytes(path, max_bytes=max_bytes, field=field), source=path,
-                       field=field)
+                       field=field, fallback=fallback)
     if not allow_empty and not text.strip():
         raise InputError("file is empty", source=path, field=field,
                          accepted="a file with content")

@@ -109,6 +109,12 @@ def _check_unit_syntax(raw: str) -> None:
         raise ValueError("unbalanced parentheses")
 
 
+#: Largest magnitude of any quantity a user gives (in its own unit): 1e20 is beyond every
+#: dose, count, concentration or body weight in this domain (an EV preparation holds ~1e13
+#: particles) and far from float overflow; it refuses typos such as 1e300.
+MAX_QUANTITY = 1e20
+
+
 def parse_unit(text: str, *, field: str | None = None) -> pint.Unit:
     """Parse a unit string (``"particles"``, ``"ug"``, ``"particles/kg"``) or raise InputError."""
     raw = text.strip() if isinstance(text, str) else ""
@@ -158,12 +164,16 @@ def parse_quantity(
     field: str | None = None,
     dimension: str | None = None,
     nonnegative: bool = True,
+    positive: bool = False,
+    max_magnitude: float = MAX_QUANTITY,
 ) -> pint.Quantity:
     """Build a Quantity from a number and unit (or ``"1e9 particles"``) with checks.
 
-    Raises :class:`InputError` for non-numeric values, unknown units, negative values (when
-    ``nonnegative``) and, when ``dimension`` is given (e.g. ``"[particle]"``), a unit of another
-    dimensionality. Nothing is converted silently between particles, mass and copies.
+    Raises :class:`InputError` for non-numeric or non-finite values, values beyond
+    ``max_magnitude`` (of the given unit), unknown units, negative values (when
+    ``nonnegative``), zero (when ``positive``) and, when ``dimension`` is given (e.g.
+    ``"[particle]"``), a unit of another dimensionality. Nothing is converted silently between
+    particles, mass and copies.
     """
     if isinstance(value, str) and unit is None:
         parts = value.strip().split(None, 1)
@@ -179,6 +189,11 @@ def parse_quantity(
     if nonnegative and number < 0:
         raise InputError("must not be negative", field=field, value=value,
                          accepted="a number >= 0")
+    if positive and number <= 0:
+        raise InputError("must be positive", field=field, value=value, accepted="a number > 0")
+    if abs(number) > max_magnitude:
+        raise InputError("implausibly large value", field=field, value=value,
+                         accepted=f"at most {max_magnitude:g} (in the unit given)")
     u = parse_unit(unit or "dimensionless", field=field)
     q = Q_(number, u)
     if dimension is not None and not q.check(dimension):

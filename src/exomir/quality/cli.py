@@ -11,8 +11,10 @@ import typer
 from rich.console import Console
 from rich.progress import track
 from rich.table import Table
+from rich.text import Text
 
 from exomir.core.errors import InputError
+from exomir.core.files import check_option
 
 console = Console()
 
@@ -45,13 +47,17 @@ def _misev_table(title: str, report: object) -> None:
 
     assert isinstance(report, MisevReport)
     met, total = report.mandatory_met
-    t = Table(title=f"{title}: {report.completeness_pct:.0f}% complete "
-                    f"(mandatory {met}/{total})")
+    c_met, c_total = report.if_applicable_met
+    cond = f", if applicable {c_met}/{c_total}" if c_total else ""
+    t = Table(title=Text(f"{title}: {report.completeness_pct:.0f}% complete "
+                         f"(mandatory {met}/{total}{cond})"))
     for col in ("item", "level", "status", "evidence", "why it matters"):
         t.add_column(col, overflow="fold")
     for r in report.items:
-        status = "n/a" if not r.applicable else ("[green]met[/]" if r.met else "[red]missing[/]")
-        t.add_row(r.key, r.level, status, r.evidence, "" if r.met or not r.applicable else r.why)
+        status = Text("n/a") if not r.applicable else (Text("met", style="green") if r.met
+                                                       else Text("missing", style="red"))
+        t.add_row(r.key, r.level.replace("_", " "), status, Text(r.evidence),
+                  "" if r.met or not r.applicable else r.why)
     console.print(t)
 
 
@@ -309,12 +315,18 @@ def _apply_sets(sets: list[str] | None, secretion: float | None) -> object:
         try:
             values[name.strip()] = float(val)
         except ValueError:
-            raise InputError("not a number", field=f"set {name}", value=val) from None
+            raise InputError("not a number", field=f"--set {name}", value=val) from None
     if secretion is not None:
         values["secretion_particles_per_cell_per_day"] = secretion
     for k, v in values.items():
-        if not v > 0:
-            raise InputError("must be positive", field=k, value=v, accepted="a number > 0")
+        check_option(v, field=f"--set {k}", lo=0, lo_open=True, hi=1e20)
+        q = MANUFACTURING[k]
+        if k.startswith("yield_") and v > 1:
+            raise InputError("a yield is a fraction", field=f"--set {k}", value=v,
+                             accepted="a number > 0 and <= 1")
+        if q.unit in ("day", "days", "d") and v > 3650:
+            raise InputError("out of range", field=f"--set {k}", value=v,
+                             accepted="a number of days > 0 and <= 3650")
     return MANUFACTURING.replace(**values) if values else MANUFACTURING
 
 
@@ -333,7 +345,7 @@ def plan_cmd(
 ) -> None:
     """Cells, culture surface (T175) or bioreactor volume, medium, batches and days."""
     from exomir.core.params import ParameterTable
-    from exomir.quality.manufacture import scenarios, sensitivity
+    from exomir.quality.manufacture import scenarios, sensitivity, tradeoffs
 
     params = _apply_sets(set_, secretion)
     assert isinstance(params, ParameterTable)
@@ -341,6 +353,7 @@ def plan_cmd(
     sens = sensitivity(subjects, doses, particles_per_dose, method, params)
     if fmt is Fmt.json:
         _json({"scenarios": {k: v.to_dict() for k, v in sc.items()},
+               "tradeoffs_held_central": tradeoffs(sens),
                "sensitivity": [dict(s.__dict__, surface_fold=s.surface_fold,
                                     days_fold=s.days_fold) for s in sens],
                "assumptions": [p.name for p in params.assumptions()]})
@@ -372,9 +385,13 @@ def plan_cmd(
     if sens:
         console.print(f"dominant assumption: [bold]{sens[0].parameter}[/] "
                       f"({sens[0].surface_fold:.1f}-fold range in culture surface)")
+    trade = tradeoffs(sens)
     console.print("low/high: every parameter at the end of its range that needs the least/most "
-                  "culture surface. Assumed (unsourced) parameters: "
-                  + ", ".join(p.name for p in params.assumptions()))
+                  "culture surface and days"
+                  + (f"; {', '.join(trade)} trade surface against days and stay central"
+                     if trade else "")
+                  + ". Assumed (unsourced) parameters: "
+                  + ", ".join(p.name for p in params.assumptions()), highlight=False)
 
 
 @manufacture_app.command("parameters")
