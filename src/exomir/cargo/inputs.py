@@ -55,7 +55,7 @@ def read_utrs(path: str | Path, species: int | None = None) -> list[tuple[str, s
     if _is_fasta(p):
         return [(u.id, u.sequence) for u in read_utr_fasta(p)]
     utrs = list(read_targetscan_utrs(p, species=species))
-    taxa = sorted({u.taxon for u in utrs})
+    taxa = sorted({u.taxon for u in utrs if u.taxon is not None})
     if species is None and len(taxa) > 1:
         raise InputError(f"the UTR table holds {len(taxa)} species; sites are located on one "
                          "species' sequence per target", source=p, field="--species",

@@ -98,7 +98,7 @@ def read_lines(path: str | Path) -> Iterator[tuple[int, str]]:
     p = Path(path)
     n = 0
     with open_binary(p) as fh:
-        buffered = fh if hasattr(fh, "peek") else io.BufferedReader(fh)  # type: ignore[arg-type]
+        buffered = fh if hasattr(fh, "peek") else io.BufferedReader(fh)  # type: ignore[type-var]
         try:
             for n, text in iter_text_lines(buffered, source=p):
                 yield n, text

@@ -28,7 +28,6 @@ from exomir.core.params import Parameter, ParameterTable
 from exomir.quality.dose import convert
 from exomir.quality.params import ISOLATION_METHODS, MANUFACTURING, METHOD_ALIASES, T175_CM2
 
-
 #: Plausibility limits of a plan's inputs: a cohort (subjects), doses per subject and particles
 #: per dose (1e15 is ~1000 times the largest EV doses given to humans, ~1e12-1e13).
 MAX_SUBJECTS = 1e7
