@@ -123,21 +123,24 @@ def rank_cmd(
         typer.echo(json.dumps({str(s): [c.to_dict() for c in cs] for s, cs in res.items()},
                               indent=1))
         return
+    from exomir.terminal import Column, print_table
+
+    cols = [Column("#", justify="right", no_wrap=True), Column("miRNAs"),
+            Column("score", justify="right", no_wrap=True), Column("benefit", justify="right"),
+            Column("spare", justify="right"), Column("off-target", justify="right"),
+            Column("why (gene contribution (evidence))"), Column("EXOmotif")]
     for size, cands in res.items():
-        t = Table(title=f"{indication}: best cargo of {size} miRNA(s)")
-        for col in ("#", "miRNAs", "score", "benefit", "spare", "off-target",
-                    "why (gene contribution (evidence))", "EXOmotif"):
-            t.add_column(col, no_wrap=col in ("#", "miRNAs", "score"))
+        rows = []
         for i, c in enumerate(cands, 1):
             why = "; ".join(
                 f"{d['gene']} {d['contribution']:+.2f} "
                 f"({','.join(sorted({b['evidence'] for b in d['by']}))})"
                 for d in c.contributions[:5])
             motifs = ", ".join(f"{m}:{'+'.join(v)}" for m, v in c.motifs.items() if v) or "-"
-            t.add_row(str(i), " + ".join(c.mirnas), f"{c.score:.2f}", f"{c.benefit:.2f}",
-                      f"{c.spare_penalty:.2f}", f"{c.off_target_penalty:.2f} ({c.n_off_targets})",
-                      why, motifs)
-        console.print(t)
+            rows.append([str(i), " + ".join(c.mirnas), f"{c.score:.2f}", f"{c.benefit:.2f}",
+                         f"{c.spare_penalty:.2f}",
+                         f"{c.off_target_penalty:.2f} ({c.n_off_targets})", why, motifs])
+        print_table(console, f"{indication}: best cargo of {size} miRNA(s)", cols, rows)
 
 
 @cargo_app.command("enrich")

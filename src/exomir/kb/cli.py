@@ -15,10 +15,12 @@ import typer
 from pydantic import BaseModel
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from exomir.core import InputError, Study
 from exomir.kb import io as kbio
 from exomir.kb.store import KnowledgeBase, open_kb
+from exomir.terminal import Column, print_table
 
 console = Console()
 kb_app = typer.Typer(help="Query and curate the knowledge base of studies, miRNAs, "
@@ -118,25 +120,23 @@ def query(
         w.writerows(rows)
         typer.echo(buf.getvalue(), nl=False)
         return
-    t = Table(title=f"{len(rows)} studies", show_lines=False)
-    for col in ("id", "citation", "doi", "source_cell", "cargo", "targets", "route", "species"):
-        t.add_column(col, overflow="fold", max_width=28 if col != "doi" else 34)
-    for s, r in zip(found, rows, strict=True):
-        t.add_row(*(r[c] if c != "doi" else (s.source.key or "") for c in
-                    ("id", "citation", "doi", "source_cell", "cargo", "targets", "route",
-                     "species")))
-    console.print(t)
+    cols = ("id", "citation", "doi", "source_cell", "cargo", "targets", "route", "species")
+    print_table(console, f"{len(rows)} {'study' if len(rows) == 1 else 'studies'}",
+                [Column(c, no_wrap=c == "id") for c in cols],
+                [[r[c] if c != "doi" else (s.source.key or "") for c in cols]
+                 for s, r in zip(found, rows, strict=True)])
 
 
 @kb_app.command("show")
 def show(study_id: Annotated[str, typer.Argument(help="study id, e.g. NP001")],
          fmt: Annotated[ExportFormat | None, typer.Option("--format")] = None) -> None:
     """Print one study with all its fields and its source."""
-    s = _kb().get_study(study_id)
+    kb = _kb()
+    s = kb.get_study(study_id)
     if fmt is ExportFormat.json:
         typer.echo(s.model_dump_json(indent=1, exclude_none=True))
         return
-    t = Table(title=f"{s.id}: {s.citation}", show_header=False)
+    t = Table(title=Text(f"{s.id}: {s.citation}"), show_header=False)
     t.add_column("field", style="bold")
     t.add_column("value", overflow="fold")
     data = s.model_dump(mode="json", exclude_none=True)
@@ -144,8 +144,9 @@ def show(study_id: Annotated[str, typer.Argument(help="study id, e.g. NP001")],
         if value in ([], {}, None):
             continue
         text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
-        t.add_row(key, text)
-    t.add_row("link", s.source.link or "NR")
+        t.add_row(key, Text(text))
+    t.add_row("origin", kb.origins("studies").get(s.id, "user"))
+    t.add_row("link", Text(s.source.link or "NR"))
     console.print(t)
 
 
@@ -158,14 +159,11 @@ def trials(indication: Annotated[str | None, typer.Option()] = None,
         typer.echo(kbio.dump_json("trials", items) if fmt is OutFormat.json
                    else kbio.dump_csv("trials", items), nl=False)
         return
-    t = Table(title=f"{len(items)} trials")
-    for col in ("registry_id", "indication", "condition", "phase", "status", "enrollment",
-                "title"):
-        t.add_column(col, overflow="fold")
-    for tr in items:
-        t.add_row(tr.registry_id, tr.indication.value, tr.condition or "", tr.phase or "NR",
-                  tr.status or "NR", str(tr.enrollment or "NR"), tr.title)
-    console.print(t)
+    cols = ("registry_id", "indication", "condition", "phase", "status", "enrollment", "title")
+    print_table(console, f"{len(items)} {'trial' if len(items) == 1 else 'trials'}",
+                [Column(c, no_wrap=c == "registry_id") for c in cols],
+                [[tr.registry_id, tr.indication.value, tr.condition or "", tr.phase or "NR",
+                  tr.status or "NR", str(tr.enrollment or "NR"), tr.title] for tr in items])
 
 
 @kb_app.command("import")

@@ -155,13 +155,13 @@ def nta_cmd(
                "plot": None if plot is None else str(plot)})
         return
     if dists:
-        t = Table(title="Size statistics (number-weighted unless flagged)")
-        for col in ("sample", "particles/mL ± SD", "mean nm", "mode nm", "D10", "D50", "D90",
-                    "span", "captures", "% >200 nm", "flags"):
-            t.add_column(col, overflow="fold")
-        for r2 in dists:
-            t.add_row(*_stats_row(size_stats(r2)))
-        console.print(t)
+        from exomir.terminal import Column, print_table
+
+        cols = [Column("sample")] + [Column(c, justify="right") for c in (
+            "particles/mL ± SD", "mean nm", "mode nm", "D10", "D50", "D90", "span",
+            "captures", "% >200 nm")] + [Column("flags")]
+        print_table(console, "Size statistics (number-weighted unless flagged)", cols,
+                    [_stats_row(size_stats(r2)) for r2 in dists])
     for s in summaries:
         console.print(f"{s['name']} (instrument summary): " + ", ".join(
             f"{k}={v:.4g}" for k, v in s["summary"].items()))  # type: ignore[attr-defined]
