@@ -16,7 +16,6 @@ from rich.progress import (
     TimeRemainingColumn,
     TransferSpeedColumn,
 )
-from rich.table import Table
 
 from exomir.core.errors import InputError
 from exomir.formats.fetch import (
