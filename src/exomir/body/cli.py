@@ -68,6 +68,14 @@ def simulate_cmd(
     if out is not None and out.suffix.lower() not in (".parquet", ".csv"):
         raise InputError("unknown output type", field="--out", value=str(out),
                          accepted=".parquet, .csv")
+    from exomir.core.files import check_output, check_output_dir
+
+    if export_sbml is not None:  # outputs checked before the simulation runs
+        check_output(export_sbml, field="--export-sbml", suffixes=(".xml", ".sbml"))
+    if plot is not None:
+        check_output_dir(plot, field="--plot")
+    if out is not None:
+        check_output_dir(out.parent if str(out.parent) else Path("."), field="--out")
     horizon = float(days if days is not None else s.therapy.days)
     with Progress(TextColumn("simulating"), BarColumn(), TextColumn("day {task.completed:.1f}"),
                   TimeElapsedColumn(), console=Console(stderr=True),
@@ -94,7 +102,9 @@ def simulate_cmd(
     if fmt == "json":
         typer.echo(json.dumps({"spec": str(spec), "subjects": subjects, "days": horizon,
                                "note": UNCERTAINTY_NOTE, "summary": summ.to_dict("records"),
-                               "plots": plots}, indent=1))
+                               "plots": plots,
+                               "sbml": None if export_sbml is None else str(export_sbml)},
+                              indent=1))
         return
     tab = Table(title=f"{s.therapy.name}: {subjects} subjects, {horizon:g} days")
     for c in ("metric", "unit", "median", "5%", "95%"):
@@ -109,7 +119,10 @@ def simulate_cmd(
                      else f"{st.steps} (shared)") + f", rtol {rtol:g}")
     console.print(f"[yellow]note:[/] {UNCERTAINTY_NOTE}")
     for p in plots:
-        console.print(f"plot: {p}")
+        console.print(f"plot: {p}", markup=False, highlight=False)
+    if export_sbml is not None:
+        console.print(f"SBML (Level 3) model of one subject written to {export_sbml}",
+                      markup=False, highlight=False)
 
 
 def register(app: typer.Typer) -> None:
