@@ -66,6 +66,11 @@ def _report_unexpected(exc: BaseException) -> int:
     return 1
 
 
+def _is_validation_error(exc: BaseException) -> bool:
+    return type(exc).__name__ == "ValidationError" and type(exc).__module__.startswith(
+        "pydantic")
+
+
 class _ExomirGroup(TyperGroup):
     """Root command group: every error leaves through :func:`print_error` with its exit code,
     for the installed script and for in-process callers (typer's CliRunner) alike."""
@@ -75,6 +80,12 @@ class _ExomirGroup(TyperGroup):
             return super().invoke(ctx)
         except ExomirError as exc:
             raise typer.Exit(_report_exomir(exc)) from None
+        except ValueError as exc:
+            if not _is_validation_error(exc):
+                raise
+            from exomir.core.errors import from_validation
+
+            raise typer.Exit(_report_exomir(from_validation(exc))) from None
 
     def main(self, args: Sequence[str] | None = None, prog_name: str | None = None,
              complete_var: str | None = None, standalone_mode: bool = True,
@@ -98,9 +109,14 @@ class _ExomirGroup(TyperGroup):
         except (KeyboardInterrupt, SystemExit):
             raise
         except Exception as exc:
-            if not standalone_mode:
+            if _is_validation_error(exc):  # a domain type refused a value: bad input
+                from exomir.core.errors import from_validation
+
+                code = _report_exomir(from_validation(exc))
+            elif not standalone_mode:
                 raise
-            code = _report_unexpected(exc)
+            else:
+                code = _report_unexpected(exc)
         else:
             if not standalone_mode:
                 return rv

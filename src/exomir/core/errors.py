@@ -143,3 +143,23 @@ class InputError(ExomirError, ValueError):
             hint=self.hint,
             column=self.column,
         )
+
+
+def from_validation(exc: Exception, *, source: object = None, line: int | None = None,
+                    prefix: str = "") -> InputError:
+    """The first problem of a pydantic ``ValidationError`` as one :class:`InputError`
+    (field path, bounded value, message without pydantic's boilerplate)."""
+    errors = getattr(exc, "errors", None)
+    if not callable(errors):
+        return InputError(short(str(exc), 200), source=source, line=line)
+    errs = errors()
+    if not errs:
+        return InputError("invalid value", source=source, line=line)
+    err = errs[0]
+    loc = ".".join(str(p) for p in err.get("loc", ()))
+    field = f"{prefix}.{loc}" if prefix and loc else (prefix or loc or None)
+    value = err.get("input") if err.get("type") != "missing" else None
+    msg = str(err.get("msg", "invalid value")).removeprefix("Value error, ")
+    return InputError(msg, source=source, line=line, field=field,
+                      value=None if isinstance(value, dict | list) else value)
+

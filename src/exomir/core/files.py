@@ -382,7 +382,14 @@ def _key_lines(root: yaml.Node) -> dict[str, int]:
 
 def load_yaml(text: str, *, source: object = None) -> Any:
     """One YAML document from ``text`` with the limits of this module; errors carry the line."""
-    loader = _LimitedLoader(text)
+    try:
+        loader = _LimitedLoader(text)
+    except yaml.YAMLError as exc:  # the reader refuses control characters up front
+        pos = getattr(exc, "position", None)
+        raise InputError(f"not valid YAML/JSON: {getattr(exc, 'reason', None) or exc}",
+                         source=source,
+                         line=None if pos is None else text[:pos].count("\n") + 1,
+                         accepted="YAML (or JSON) text without control characters") from None
     loader.source = source
     try:
         node = loader.get_single_node()
@@ -582,6 +589,14 @@ def parse_table(text: str, *, source: str, delimiter: str | None = None,
             header = [c.strip().lstrip("\ufeff") for c in cells]
             if lower_header:
                 header = [h.lower() for h in header]
+            header = [h or f"column{j + 1}" for j, h in enumerate(header)]
+            seen: dict[str, int] = {}
+            for j, h in enumerate(header):
+                if h in seen:
+                    raise InputError(f"duplicate column name (columns {seen[h] + 1} and {j + 1})",
+                                     source=source, line=start, field="header", value=h,
+                                     accepted=accepted or "a header row with unique names")
+                seen[h] = j
             header_line = start
             continue
         if len(cells) > len(header) and any(c.strip() for c in cells[len(header):]):

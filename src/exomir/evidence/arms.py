@@ -18,9 +18,10 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from pydantic import ValidationError
 
 from exomir.core.enums import Indication
-from exomir.core.errors import InputError
+from exomir.core.errors import InputError, from_validation
 from exomir.core.models import Arm, ArmOutcome, Source, Study
 from exomir.evidence.effects import split_shared_control, wan_mean_sd
 from exomir.evidence.rob import normalise
@@ -314,6 +315,8 @@ def read_extraction_sheet(path: str | Path) -> list[Study]:
                     arm.outcomes.append(out)
         except InputError as exc:
             raise exc.located(src, line) from None
+        except ValidationError as exc:  # a Study-level field (id pattern, year range, ...)
+            raise from_validation(exc, source=src, line=line) from None
     return list(studies.values())
 
 
@@ -325,8 +328,6 @@ _ATTR_COL = {v: k for k, v in _ARM_FIELDS.items()}
 def _arm_outcome(measure: str, tp: float | None, unit: str | None, hib: bool | None,
                  vals: dict[str, Any], g: int) -> ArmOutcome:
     """Validate one arm's numbers (core bounds); errors name the sheet column."""
-    from pydantic import ValidationError
-
     try:
         return ArmOutcome(measure=measure, timepoint_days=tp, unit=unit, higher_is_better=hib,
                           **vals)

@@ -16,7 +16,17 @@ from typing import Any, TypeVar
 
 from platformdirs import user_data_dir
 from pydantic import ValidationError
-from sqlalchemy import Connection, Engine, create_engine, delete, event, select, text, tuple_
+from sqlalchemy import (
+    Connection,
+    Engine,
+    create_engine,
+    delete,
+    event,
+    func,
+    select,
+    text,
+    tuple_,
+)
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import make_url
 
@@ -648,14 +658,16 @@ class KnowledgeBase:
                 sum(1 for t in trials if t.indication.value == key),
             }
         with self._reading() as conn:
-            out["all"]["mature_mirnas"] = len(conn.execute(select(schema.mirnas.c.name)).all())
-            out["all"]["gene_sets"] = len(conn.execute(select(schema.gene_sets.c.name)).all())
+            out["all"]["mature_mirnas"] = int(conn.execute(
+                select(func.count()).select_from(schema.mirnas)).scalar_one())
+            out["all"]["gene_sets"] = int(conn.execute(
+                select(func.count()).select_from(schema.gene_sets)).scalar_one())
         return out
 
     def table_counts(self) -> dict[str, int]:
         """Row counts of every table (used to prove imports are all-or-nothing)."""
         with self._reading() as conn:
-            return {t.name: len(conn.execute(select(t)).all())
+            return {t.name: int(conn.execute(select(func.count()).select_from(t)).scalar_one())
                     for t in schema.metadata.sorted_tables}
 
 

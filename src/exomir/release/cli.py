@@ -11,6 +11,7 @@ import numpy as np
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from exomir.core.errors import InputError
 from exomir.core.files import check_option
@@ -26,6 +27,7 @@ console = Console(width=None if Console().is_terminal else 180)
 MAX_DAYS = 36_525.0
 MAX_POINTS = 100_000
 MAX_BOOT = 100_000
+MAX_TABLE_ROWS = 200
 release_app = typer.Typer(help="Vehicle release kinetics: fit, compare and simulate release "
                           "curves (hydrogels, microneedles, scaffolds).", no_args_is_help=True)
 
@@ -192,7 +194,7 @@ def simulate_cmd(
         raise InputError("give exactly one of --model or --preset", field="--model",
                          value=model or preset, accepted="--model NAME --param k=v | --preset")
     check_option(days, field="--days", lo=0, lo_open=True, hi=MAX_DAYS)
-    check_option(step, field="--step", lo=0, lo_open=True, hi=days)
+    check_option(step, field="--step", lo=0, lo_open=True, hi=MAX_DAYS)
     if days / step > MAX_POINTS:  # refused before anything is allocated
         raise InputError(f"--days / --step gives more than {MAX_POINTS:,} output times",
                          field="--step", value=step,
@@ -203,6 +205,8 @@ def simulate_cmd(
         assert preset is not None
         prof = vehicle_preset(preset)
     t = np.arange(0.0, days + 1e-9, step)
+    if t[-1] < days - 1e-9:  # the horizon itself is always reported
+        t = np.append(t, days)
     f = prof.fraction_released(t)
     info: dict[str, Any] = {"name": prof.name, "stability_loss_per_day":
                             prof.stability_loss_per_day, "sbml_infix": prof.sbml_infix("t"),
@@ -212,11 +216,17 @@ def simulate_cmd(
     if fmt == "json":
         typer.echo(json.dumps(info, indent=2))
         return
-    tab = Table(title=f"Cumulative release: {prof.name}")
+    idx = np.arange(t.size)
+    if t.size > MAX_TABLE_ROWS:  # evenly spaced rows (first and last kept); JSON has all
+        idx = np.unique(np.linspace(0, t.size - 1, MAX_TABLE_ROWS).round().astype(int))
+    title = f"Cumulative release: {prof.name}"
+    if idx.size < t.size:
+        title += f" ({idx.size} of {t.size} times; --format json lists all)"
+    tab = Table(title=Text(title))
     tab.add_column("t (days)", justify="right")
     tab.add_column("released (%)", justify="right")
-    for ti, fi in zip(t, f, strict=True):
-        tab.add_row(f"{ti:g}", f"{100 * fi:.2f}")
+    for i in idx:
+        tab.add_row(f"{t[i]:g}", f"{100 * f[i]:.2f}")
     console.print(tab)
     console.print(f"SBML infix: {info['sbml_infix']}", soft_wrap=True)
 
