@@ -142,8 +142,8 @@ def problems(o: Outcome, *, allowed: Sequence[int] = (0, 2)) -> list[str]:
             out.append(f"exit 2 without an 'error:' line first: {lines[:3]!r}")
         elif len(lines) > 2 or (len(lines) == 2 and not lines[1].startswith("hint: ")):
             out.append(f"error is not one line (+hint): {lines[:4]!r}")
-        if o.output.strip() and "error" not in o.output:
-            pass  # partial stdout before a failure is judged per command
+        if o.output.strip():
+            out.append(f"output printed before the error: {o.output.strip()[:200]!r}")
     return out
 
 

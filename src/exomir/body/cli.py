@@ -79,7 +79,7 @@ def simulate_cmd(
     horizon = float(days if days is not None else s.therapy.days)
     with Progress(TextColumn("simulating"), BarColumn(), TextColumn("day {task.completed:.1f}"),
                   TimeElapsedColumn(), console=Console(stderr=True),
-                  disable=fmt == "json") as prog:
+                  disable=fmt == "json", transient=True) as prog:
         task = prog.add_task("sim", total=horizon)
         result = simulate(s, subjects, days=horizon, seed=seed, rtol=rtol,
                           engine=engine, threads=threads,  # type: ignore[arg-type]
@@ -119,10 +119,10 @@ def simulate_cmd(
                      else f"{st.steps} (shared)") + f", rtol {rtol:g}")
     console.print(f"[yellow]note:[/] {UNCERTAINTY_NOTE}")
     for p in plots:
-        console.print(f"plot: {p}", markup=False, highlight=False)
+        console.print(f"plot: {p}", markup=False, highlight=False, soft_wrap=True)
     if export_sbml is not None:
         console.print(f"SBML (Level 3) model of one subject written to {export_sbml}",
-                      markup=False, highlight=False)
+                      markup=False, highlight=False, soft_wrap=True)
 
 
 def register(app: typer.Typer) -> None:
