@@ -146,6 +146,7 @@ CAPABILITY_CLIS = [
     "exomir.release.cli",
     "exomir.body.cli",
     "exomir.quality.cli",
+    "exomir.web.cli",
 ]
 
 

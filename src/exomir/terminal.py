@@ -29,6 +29,7 @@ class Column:
     header: str
     justify: str = "left"  # "left" | "right" | "center"
     no_wrap: bool = False
+    style: str | None = None
 
 
 Cell = str | Text
@@ -71,7 +72,8 @@ def print_table(console: Console, title: str, columns: Sequence[Column],
         t = Table(title=Text(title))
         for col in columns:
             t.add_column(Text(col.header), justify=col.justify,  # type: ignore[arg-type]
-                         no_wrap=col.no_wrap, overflow="ellipsis" if col.no_wrap else "fold")
+                         no_wrap=col.no_wrap, overflow="ellipsis" if col.no_wrap else "fold",
+                         style=col.style)
         for r in rows:
             t.add_row(*(c if isinstance(c, Text) else Text(str(c)) for c in r))
         console.print(t)
@@ -84,5 +86,6 @@ def print_table(console: Console, title: str, columns: Sequence[Column],
         grid.add_column(style="bold", no_wrap=True)
         grid.add_column(overflow="fold")
         for col, cell in zip(columns, r, strict=False):
-            grid.add_row(Text(col.header), cell if isinstance(cell, Text) else Text(str(cell)))
+            value = cell if isinstance(cell, Text) else Text(str(cell), style=col.style or "")
+            grid.add_row(Text(col.header), value)
         console.print(grid)

@@ -288,7 +288,8 @@ def test_kb_meta_grammar_one_study_pooled(monkeypatch: pytest.MonkeyPatch) -> No
                  "grammar_check", "--method", "FE"])
     assert o.exit_code == 0, o.text
     n = len(open_kb().studies(indication="diabetic_wound"))
-    assert f"1 study pooled (1 comparison), {n - 1} of {n} studies left out." in o.output
+    assert (f"1 study pooled in the main analysis (1 comparison), {n - 1} of {n} studies "
+            "left out.") in o.output
 
 
 # --- release ----------------------------------------------------------------------------------

@@ -131,6 +131,13 @@ class InputError(ExomirError, ValueError):
         text = " ".join(f"{where}{what}{val}{self.message}{acc}".split())
         return text if len(text) <= MESSAGE_CHARS else text[: MESSAGE_CHARS - 3] + "..."
 
+    def with_source(self, source: object) -> InputError:
+        """A copy naming ``source`` as the file (e.g. an upload's name, not its temp path)."""
+        err = self.located()
+        err.source = short(str(source), 300)
+        err.args = (err.one_line(),)
+        return err
+
     def located(self, source: object = None, line: int | None = None) -> InputError:
         """Return a copy with file/line filled in where they were missing."""
         return InputError(

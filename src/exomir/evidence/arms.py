@@ -11,7 +11,7 @@ never filled. Multi-arm studies sharing one control split the control n among th
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,9 +20,9 @@ import numpy as np
 import pandas as pd
 from pydantic import ValidationError
 
-from exomir.core.enums import Indication
+from exomir.core.enums import ExclusionReason, Indication
 from exomir.core.errors import InputError, from_validation
-from exomir.core.models import Arm, ArmOutcome, Source, Study
+from exomir.core.models import Arm, ArmOutcome, Exclusion, Source, Study
 from exomir.evidence.effects import split_shared_control, wan_mean_sd
 from exomir.evidence.rob import normalise
 
@@ -227,16 +227,30 @@ _ARM_FIELDS = {"m{g}i": "mean", "sd{g}i": "sd", "se{g}i": "se", "med{g}i": "medi
 _STUDY_FIELDS = ("indication", "first_author", "year", "journal", "doi", "pmid")
 
 
+def _sheet_exclusions(rec: Mapping[Any, Any]) -> list[Exclusion]:
+    reasons = [r for r in str(rec.get("exclusion") or "").split(";") if r.strip()]
+    src = str(rec.get("exclusion_source") or "").strip()
+    source = None
+    if src:
+        source = Source(doi=src.removeprefix("doi:")) if src.lower().startswith(("10.", "doi:")) \
+            else Source(url=src)
+    return [Exclusion(reason=ExclusionReason.parse(r, field="exclusion"),
+                      detail=str(rec.get("exclusion_detail") or "stated in the sheet"),
+                      source=source) for r in reasons]
+
+
 def read_extraction_sheet(path: str | Path) -> list[Study]:
     """Turn an extraction sheet (one row per comparison) into Study objects with arms.
 
     Columns: ``study`` (id), ``indication``, ``outcome``; per arm (1 = treatment,
     2 = control) ``m1i, sd1i, se1i, n1i, med1i, q1_1i, q3_1i, min1i, max1i`` and the same with 2;
     optional ``treatment``, ``control`` (arm labels), ``timepoint_days``, ``unit``,
-    ``higher_is_better``, ``first_author``, ``year``, ``journal``, ``doi``, ``pmid`` and
-    SYRCLE judgements ``rob_<item>`` (e.g. ``rob_1`` or ``rob_blinding_assessor``). Several rows
-    with the same study id become one study with several arms/outcomes; their study-level
-    columns (indication, author, year, journal, doi, pmid) must agree.
+    ``higher_is_better``, ``first_author``, ``year``, ``journal``, ``doi``, ``pmid``,
+    SYRCLE judgements ``rob_<item>`` (e.g. ``rob_1`` or ``rob_blinding_assessor``) and
+    evidence gates ``exclusion`` (reasons separated by ``;``, e.g. ``retracted``),
+    ``exclusion_detail``, ``exclusion_source`` (DOI or URL). Several rows with the same study
+    id become one study with several arms/outcomes; their study-level columns (indication,
+    author, year, journal, doi, pmid) must agree.
 
     Read through the input layer (:mod:`exomir.core.files`); numbers must be numbers
     (``NA``/``NR``/empty mean not reported; ``inf``, words, ``2.5`` animals and year ``2022.7``
@@ -288,6 +302,7 @@ def read_extraction_sheet(path: str | Path) -> list[Study]:
                     journal=rec.get("journal") or None,
                     source=Source(doi=rec.get("doi") or None, pmid=rec.get("pmid") or None),
                     risk_of_bias=rob,
+                    exclusions=_sheet_exclusions(rec),
                 )
                 studies[sid] = st
                 first_rows[sid] = (line, rec)

@@ -17,9 +17,10 @@ from rich.text import Text
 
 from exomir.core.errors import InputError
 from exomir.evidence import analysis, plots, rob
-from exomir.evidence.arms import arm_table, read_extraction_sheet
-from exomir.evidence.effects import MEASURES, describe_measure, escalc, is_log_scale
-from exomir.evidence.meta import METHODS, MetaResult, rma
+from exomir.evidence.arms import read_extraction_sheet
+from exomir.evidence.effects import MEASURES, describe_measure, is_log_scale
+from exomir.evidence.meta import METHODS, MetaResult
+from exomir.evidence.run import KbMeta, kb_meta, meta_analysis
 
 console = Console()
 #: Study rows printed in the table layout (rendering 50k rows took minutes; JSON has all).
@@ -38,31 +39,11 @@ def register(app: typer.Typer) -> None:
     app.add_typer(evidence_app, name="evidence")
 
 
-#: metafor columns read as numbers (with their lower bounds); moderators are numeric too.
-_NUMERIC = {"m1i": None, "m2i": None, "sd1i": 0.0, "sd2i": 0.0, "n1i": 0.0, "n2i": 0.0,
-            "ai": 0.0, "bi": 0.0, "ci": 0.0, "di": 0.0, "yi": None, "vi": 0.0, "sei": 0.0,
-            "year": None}
-
-
 def _read_csv(path: Path, numeric: list[str] | None = None) -> pd.DataFrame:
-    """The --data CSV through the input layer; metafor columns must be numbers or NA.
+    """The --data CSV through the one input layer (see :func:`exomir.evidence.run.read_meta_csv`)."""
+    from exomir.evidence.run import read_meta_csv
 
-    A cell such as ``eighty``, ``TRUE``, ``inf`` or ``∞`` in a numeric column is an error
-    naming its line and column (only ``""``, ``NA``, ``NR`` and the like mean missing).
-    """
-    from exomir.core.files import numeric_column, read_table, table_frame
-
-    table = read_table(path, field="--data", comment=None,
-                       accepted="a CSV with a header row and one study per row")
-    frame = table_frame(table)
-    out = frame.copy()
-    for col in frame.columns:
-        if col in _NUMERIC or col in (numeric or []):
-            out[col] = numeric_column(frame, col, source=path, lo=_NUMERIC.get(col))
-        else:
-            out[col] = frame[col].where(~frame[col].str.strip().str.upper().isin(
-                ["", "NA", "NR"]), None)
-    return out.reset_index(drop=True)
+    return read_meta_csv(path, numeric=numeric)
 
 
 def _count(n: int, one: str, many: str) -> str:
@@ -160,67 +141,30 @@ def meta(
         if p is not None:  # every output checked before anything is computed or written
             check_output(p, field=opt, suffixes=FIGURE_SUFFIXES)
     report: dict[str, Any] | None = None
+    syn: Any = None
     caught: list[str] = []
     with warnings.catch_warnings(record=True) as wlist:
         warnings.simplefilter("always")
         if data is not None:
-            df = _read_csv(data, [m.strip() for m in mods.split(",")] if mods else None)
+            run = meta_analysis(_read_csv(data, _mods(mods)), measure=measure, method=method, knha=knha,
+                                by=by, mods=_mods(mods), bias=bias, loo=loo, level=level)
         else:
             if outcome is None:
                 raise InputError("--indication needs --outcome (e.g. wound_closure)",
                                  field="--outcome")
             from exomir.kb import open_kb
 
-            studies = open_kb().studies(indication=indication)
-            table = arm_table(studies, outcome, timepoint_days=timepoint, impute_sd=impute_sd)
-            report = table.report()
-            if table.data.empty:
-                counts: dict[str, int] = {}
-                for _, reason in table.excluded:
-                    counts[reason] = counts.get(reason, 0) + 1
-                summary = "; ".join(f"{n} x {w}" for w, n in counts.items())
-                raise InputError(f"no study has usable arm-level data for {outcome!r}: "
-                                 f"{len(table.excluded)} left out ({summary})",
-                                 field="--outcome", value=outcome)
-            df = table.data
-            if measure not in ("SMD", "MD", "ROM"):
-                raise InputError("arm-level outcomes from the knowledge base are continuous",
-                                 field="--measure", value=measure, accepted="SMD, MD, ROM")
-        es = escalc(measure, df)
-        test = "knha" if knha else "z"
-        slab = es["study"].astype(str).tolist()
-        out: dict[str, Any]
-        if mods:
-            r = analysis.meta_regression(es, [m.strip() for m in mods.split(",")],
-                                         method=method, test=test)
-            res_plot: Any = r
-            out = r.to_dict()
-        elif by:
-            if by not in es.columns:
-                raise InputError("subgroup column not found", field="--by", value=by,
-                                 accepted=list(map(str, es.columns)))
-            groups = es[by].fillna("NR").astype(str).tolist()
-            sg = analysis.subgroups(es["yi"], es["vi"], groups, method=method, test=test,
-                                    slab=slab, by=by, level=level)
-            r = sg.overall
-            res_plot = sg
-            out = sg.overall.to_dict()
-            out["subgroups"] = sg.to_dict()
-        else:
-            r = rma(es["yi"], es["vi"], method=method, test=test, slab=slab, level=level)
-            res_plot = r
-            out = r.to_dict()
-        out["measure"] = measure
-        out["measure_description"] = describe_measure(measure)
-        tf = None
-        if bias and r.int_only:
-            eg, bg, tf = analysis.egger(r), analysis.begg(r), analysis.trimfill(r)
-            out["small_study"] = {"egger": eg.to_dict(), "begg": bg.to_dict(),
-                                  "trimfill": {"k0": tf.k0, "side": tf.side,
-                                               "estimate": tf.fit.estimate,
-                                               "ci_lb": tf.fit.ci_lb, "ci_ub": tf.fit.ci_ub}}
-        if loo and r.int_only:
-            out["leave1out"] = analysis.leave1out(r).to_dict("records")
+            kbm = kb_meta(open_kb(), str(indication), outcome, timepoint=timepoint,
+                          impute_sd=impute_sd, measure=measure, method=method, knha=knha,
+                          by=by, mods=_mods(mods), bias=bias, loo=loo, level=level,
+                          figures=bool(plot or funnel or bubble))
+            syn, report = kbm.synthesis, kbm.report
+            if kbm.run is None:
+                _print_synthesis(kbm, fmt)
+                return
+            run = kbm.run
+        r, res_plot, tf, out = run.result, run.plot_result, run.trimfill, run.data
+        sg: Any = res_plot  # the SubgroupResult with --by
         if plot is not None:
             if mods:
                 raise InputError("--plot draws a forest plot; use --bubble with --mods",
@@ -231,10 +175,7 @@ def meta(
                                                     and r.k >= 3 else None), measure=measure)
         if bubble is not None:
             plots.bubble(r, bubble)
-    caught = [str(w.message) for w in wlist]
-    if report is not None:
-        out["source"] = {"knowledge_base": True, "indication": indication, "outcome": outcome,
-                         **report}
+    caught = run.warnings + [str(w.message) for w in wlist]  # then the plots'
     if caught:
         out["warnings"] = caught
     if fmt == Fmt.json:
@@ -243,19 +184,7 @@ def meta(
     for msg in caught:
         console.print(Text.assemble(("warning: ", "yellow"), msg))
     if report is not None:
-        console.print(Text(
-            f"Knowledge base, {indication}, outcome {outcome!r}: "
-            f"{_count(report['studies_pooled'], 'study', 'studies')} pooled "
-            f"({_count(report['comparisons'], 'comparison', 'comparisons')}), "
-            f"{report['studies_left_out']} of {report['studies_considered']} "
-            f"{'study' if report['studies_considered'] == 1 else 'studies'} left out."))
-        reasons: dict[str, int] = {}
-        for _, why in table.excluded:
-            reasons[why] = reasons.get(why, 0) + 1
-        for why, n in sorted(reasons.items(), key=lambda kv: -kv[1]):
-            console.print(f"  left out: {n} x {why}", highlight=False, markup=False)
-        for note in table.notes:
-            console.print(f"  note: {note}", highlight=False, markup=False)
+        _print_kb_header(syn, report)
     console.print(f"Effect size: {describe_measure(measure)}", highlight=False)
     if by and "subgroups" in out:
         for g, res in sg.groups.items():
@@ -283,6 +212,86 @@ def meta(
     for p in (plot, funnel, bubble):
         if p is not None:
             console.print(f"wrote {p}", highlight=False, markup=False)
+    if syn is not None:
+        _print_subgroups_and_published(syn)
+
+
+def _mods(mods: str | None) -> list[str] | None:
+    return [m.strip() for m in mods.split(",")] if mods else None
+
+
+def _print_kb_header(syn: Any, report: dict[str, Any]) -> None:
+    considered = report["studies_considered"]
+    console.print(Text(
+        f"Knowledge base, {syn.indication.value}, outcome {syn.outcome!r}: "
+        f"{_count(report['studies_pooled'], 'study', 'studies')} pooled in the main analysis "
+        f"({_count(report['comparisons'], 'comparison', 'comparisons')}), "
+        f"{report['studies_left_out']} of {considered} "
+        f"{'study' if considered == 1 else 'studies'} left out."))
+    for x in syn.kept_out:
+        what = "kept out" if x["gate"] == "exclude" else "subgroup only"
+        console.print(f"  {what}: {x['study']}: {x['detail']}", highlight=False, markup=False)
+    reasons: dict[str, int] = {}
+    for _, why in syn.main.table.excluded:
+        reasons[why] = reasons.get(why, 0) + 1
+    for why, n in sorted(reasons.items(), key=lambda kv: -kv[1]):
+        console.print(f"  left out: {n} x {why}", highlight=False, markup=False)
+    for note in syn.main.table.notes:
+        console.print(f"  note: {note}", highlight=False, markup=False)
+
+
+def _print_subgroups_and_published(syn: Any) -> None:
+    for sg in syn.subgroups:
+        if not sg.k:
+            continue
+        t = Table(title=Text(f"{sg.label} ({sg.kind}, k = {sg.k}; not in the main estimate)"))
+        for c in ("study", "treatment vs control", "day", "yi", "95% CI"):
+            t.add_column(c)
+        for c in sg.comparisons:
+            t.add_row(Text(str(c["study"])), Text(f"{c['treatment']} vs {c['control']}"),
+                      _fmt(c["timepoint_days"], 0) if c["timepoint_days"] is not None else "NR",
+                      _fmt(c["yi"]), f"[{_fmt(c['ci_lb'])}, {_fmt(c['ci_ub'])}]")
+        if sg.result is not None:
+            t.add_row("pooled", "", "", _fmt(sg.result.estimate),
+                      f"[{_fmt(sg.result.ci_lb)}, {_fmt(sg.result.ci_ub)}]")
+        console.print(t)
+        for w in sg.warnings:
+            console.print(Text.assemble(("warning: ", "yellow"), w))
+    if syn.published:
+        t = Table(title="Published syntheses (systematic reviews; not pooled with the above)")
+        for c in ("review", "intervention", "outcome", "estimate [CI]", "k", "I^2 %", "DOI"):
+            t.add_column(c, overflow="fold")
+        for x in syn.published:
+            t.add_row(x.citation.split(":")[0], x.intervention, x.outcome,
+                      f"{x.measure} {x.estimate:g} [{_fmt(x.ci_lb, 2)}, {_fmt(x.ci_ub, 2)}]",
+                      str(x.k) if x.k else "NR", _fmt(x.i2, 0) if x.i2 is not None else "NR",
+                      x.source.doi or x.source.key or "")
+        console.print(t)
+    elif syn.published_note:
+        console.print(f"Published syntheses: {syn.published_note}", highlight=False)
+
+
+def _print_synthesis(kbm: KbMeta, fmt: Fmt) -> None:
+    """The knowledge-base route when the main pool is not a meta-analysis (k <= 1)."""
+    syn: Any = kbm.synthesis
+    report = kbm.report
+    if fmt == Fmt.json:
+        typer.echo(json.dumps(kbm.data, indent=2, default=_json_default))
+        return
+    _print_kb_header(syn, report)
+    m = syn.main
+    if m.kind == "single study":
+        t = Table(title=f"{m.label}: single study {m.studies[0]} (not a meta-analysis)")
+        for c in ("comparison", "day", "yi", "95% CI"):
+            t.add_column(c)
+        for c in m.comparisons:
+            t.add_row(f"{c['treatment']} vs {c['control']}", str(c["timepoint_days"]),
+                      _fmt(c["yi"]), f"[{_fmt(c['ci_lb'])}, {_fmt(c['ci_ub'])}]")
+        console.print(t)
+    for w in syn.warnings:
+        if not w.startswith("subgroup:"):  # subgroup warnings print with their table
+            console.print(Text.assemble(("warning: ", "yellow"), w))
+    _print_subgroups_and_published(syn)
 
 
 def _json_default(o: object) -> Any:

@@ -18,6 +18,7 @@ from rich.table import Table
 from rich.text import Text
 
 from exomir.core import InputError, Study
+from exomir.core.gates import explain, flags
 from exomir.kb import io as kbio
 from exomir.kb.store import KnowledgeBase, open_kb
 from exomir.terminal import Column, print_table
@@ -63,6 +64,7 @@ def study_row(s: Study) -> dict[str, str]:
         "model": s.subject.disease_model or "NR",
         "route": s.delivery.route.value if s.delivery.route else "NR",
         "confidence": s.confidence.value if s.confidence else "NR",
+        "flags": "; ".join(flags(s)),
         "url": s.source.link or "",
     }
 
@@ -120,11 +122,23 @@ def query(
         w.writerows(rows)
         typer.echo(buf.getvalue(), nl=False)
         return
-    cols = ("id", "citation", "doi", "source_cell", "cargo", "targets", "route", "species")
+    cols = ("id", "citation", "doi", "source_cell", "cargo", "targets", "route", "species",
+            "flags")
     print_table(console, f"{len(rows)} {'study' if len(rows) == 1 else 'studies'}",
-                [Column(c, no_wrap=c == "id") for c in cols],
+                [Column(c, no_wrap=c == "id", style="bold red" if c == "flags" else None)
+                 for c in cols],
                 [[r[c] if c != "doi" else (s.source.key or "") for c in cols]
                  for s, r in zip(found, rows, strict=True)])
+    retracted = [s.id for s in found if flags(s)[:1] == ["RETRACTED"]]
+    if retracted:
+        console.print(f"RETRACTED (never pooled, never used as evidence): "
+                      f"{', '.join(retracted)}", style="bold red", highlight=False,
+                      markup=False)
+    flagged = [s for s in found if s.exclusions]
+    if flagged:
+        console.print(f"{len(flagged)} of {len(found)} studies carry exclusions (kept out of "
+                      "some uses, see 'exomir kb show ID' and docs/evidence.md)",
+                      highlight=False)
 
 
 @kb_app.command("show")
@@ -147,6 +161,8 @@ def show(study_id: Annotated[str, typer.Argument(help="study id, e.g. NP001")],
         t.add_row(key, Text(text))
     t.add_row("origin", kb.origins("studies").get(s.id, "user"))
     t.add_row("link", Text(s.source.link or "NR"))
+    for e in s.exclusions:
+        t.add_row("EXCLUDED" if e.reason.value == "retracted" else "exclusion", Text(explain(e)))
     console.print(t)
 
 
@@ -182,7 +198,7 @@ def import_(files: Annotated[list[Path], typer.Argument(help="JSON/CSV records, 
                     records.setdefault(k, {}).update(items)
                 else:
                     records.setdefault(k, []).extend(items)
-    counts = _kb().import_records(records)
+    counts = _kb().import_records(records, sources=[f.name for f in files])
     console.print("imported " + ", ".join(f"{v} {k}" for k, v in counts.items()))
 
 
@@ -197,13 +213,14 @@ def read_any(path: Path, kind: str | None) -> dict[str, list[object]]:
 
 @kb_app.command("export")
 def export(fmt: Annotated[ExportFormat, typer.Option("--format")] = ExportFormat.json,
-           what: Annotated[str, typer.Option(help="studies | interactions | trials | mirnas")]
-           = "studies",
+           what: Annotated[str, typer.Option(help="studies | interactions | trials | mirnas | "
+                                           "syntheses")] = "studies",
            out: Annotated[Path | None, typer.Option("--out", "-o")] = None) -> None:
     """Export records losslessly (re-import gives the same knowledge base)."""
     kb = _kb()
-    getters: dict[str, Callable[[], Sequence[BaseModel]]] = {"studies": kb.studies, "interactions": kb.interactions, "trials": kb.trials,
-               "mirnas": kb.mature_mirnas}
+    getters: dict[str, Callable[[], Sequence[BaseModel]]] = {
+        "studies": kb.studies, "interactions": lambda: kb.interactions(gated=False),
+        "trials": kb.trials, "mirnas": kb.mature_mirnas, "syntheses": kb.syntheses}
     if what not in getters:
         raise InputError("unknown record kind", field="--what", value=what,
                          accepted=list(getters))
@@ -222,3 +239,32 @@ def export(fmt: Annotated[ExportFormat, typer.Option("--format")] = ExportFormat
 def path() -> None:
     """Print the database URL in use (password hidden)."""
     typer.echo(_kb().display_url)
+
+
+@kb_app.command("syntheses")
+def syntheses(indication: Annotated[str | None, typer.Option()] = None,
+              fmt: Annotated[OutFormat, typer.Option("--format")] = OutFormat.table) -> None:
+    """Published pooled estimates (systematic reviews of preclinical studies), with DOIs."""
+    items = _kb().syntheses(indication)
+    if fmt is not OutFormat.table:
+        typer.echo(kbio.dump_json("syntheses", items) if fmt is OutFormat.json
+                   else kbio.dump_csv("syntheses", items), nl=False)
+        return
+    t = Table(title=f"{len(items)} published syntheses")
+    for col in ("id", "indication", "intervention", "outcome", "estimate [95% CI]", "k",
+                "I^2 %", "model", "source"):
+        t.add_column(col, overflow="fold")
+    for x in items:
+        ci = f"[{x.ci_lb:g}, {x.ci_ub:g}]" if x.ci_lb is not None and x.ci_ub is not None \
+            else "NR"
+        t.add_row(x.id, x.indication.value, x.intervention, x.outcome,
+                  f"{x.measure} {x.estimate:g} {ci}", str(x.k or "NR"),
+                  f"{x.i2:g}" if x.i2 is not None else "NR", x.model or "NR",
+                  x.source.key or x.source.url or "")
+    console.print(t)
+
+
+@kb_app.command("provenance")
+def provenance() -> None:
+    """Which database is in use and which curated dataset and imports contributed (JSON)."""
+    typer.echo(json.dumps(_kb().provenance(), indent=1))

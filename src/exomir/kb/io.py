@@ -1,7 +1,7 @@
 """Import and export of knowledge-base records (JSON and CSV), lossless and transactional.
 
 JSON: a list of records, or an object ``{"studies": [...], "interactions": [...],
-"trials": [...], "mirnas": [...]}``. CSV: one record per row; top-level scalar fields as
+"trials": [...], "mirnas": [...], "syntheses": [...]}``. CSV: one record per row; top-level scalar fields as
 columns, nested fields (source, product, cargo, arms, ...) as JSON text in their column, so a
 CSV export re-imports without loss. The kind of a bare list or CSV is told by its columns.
 Reference formats (miRBase FASTA, miRTarBase, GMT) are read by :mod:`exomir.formats`.
@@ -24,7 +24,14 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from exomir.core import ClinicalTrial, InputError, MatureMirna, MirnaTargetInteraction, Study
+from exomir.core import (
+    ClinicalTrial,
+    InputError,
+    MatureMirna,
+    MirnaTargetInteraction,
+    PublishedSynthesis,
+    Study,
+)
 from exomir.core.files import load_json, parse_table, read_text
 from exomir.kb.store import validate_records
 
@@ -33,11 +40,11 @@ KINDS: dict[str, type[BaseModel]] = {
     "interactions": MirnaTargetInteraction,
     "trials": ClinicalTrial,
     "mirnas": MatureMirna,
+    "syntheses": PublishedSynthesis,
 }
 # A column that only one kind has tells the kind of a bare list or CSV.
-_SIGNATURE = {"indication": "studies", "registry_id": "trials", "gene": "interactions",
-              "sequence": "mirnas"}
-_KEYS = {"studies": "id", "interactions": None, "trials": "registry_id", "mirnas": "name"}
+_KEYS = {"studies": "id", "interactions": None, "trials": "registry_id", "mirnas": "name",
+         "syntheses": "id"}
 #: Kinds whose rows carry an origin (curated | user) in the knowledge base.
 WITH_ORIGIN = ("studies", "interactions")
 ORIGINS = ("curated", "user")
@@ -46,6 +53,8 @@ ORIGINS = ("curated", "user")
 def _kind_of(columns: Sequence[str], source: str, line: int) -> str:
     if "registry_id" in columns:
         return "trials"
+    if "estimate" in columns and "citation" in columns:
+        return "syntheses"
     if "id" in columns and "indication" in columns:
         return "studies"
     if "gene" in columns and "mirna" in columns:
@@ -55,7 +64,8 @@ def _kind_of(columns: Sequence[str], source: str, line: int) -> str:
     raise InputError("cannot tell what kind of records these are", source=source, line=line,
                      field="columns", value=",".join(columns)[:80],
                      accepted="studies (id, indication, ...), interactions (mirna, gene, "
-                     "evidence), trials (registry_id, ...), mirnas (name, sequence)")
+                     "evidence), trials (registry_id, ...), mirnas (name, sequence), "
+                     "syntheses (id, citation, estimate, ...)")
 
 
 def read_records(path: Path) -> dict[str, Any]:
@@ -196,7 +206,9 @@ def origin_of(kind: str, item: BaseModel, origins: dict[str, str]) -> str:
     """The stored origin of ``item`` (``KnowledgeBase.origins(kind)``); ``user`` if unknown."""
     key = getattr(item, "id", None) if kind == "studies" else item.model_dump_json(
         exclude_none=True)
-    return origins.get(str(key), "user")
+    # stored origins are "curated", "user" or "import:<n>" (an import of *this* database):
+    # exported, everything not curated is user data
+    return "curated" if origins.get(str(key)) == "curated" else "user"
 
 
 def iter_csv_rows(kind: str, items: Sequence[BaseModel],
