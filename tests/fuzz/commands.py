@@ -108,6 +108,15 @@ def _kb_csv(tmp: Path) -> Path:
     return p
 
 
+def _kb_syntheses(tmp: Path) -> Path:
+    from exomir.kb import io as kbio
+    from exomir.kb import open_kb
+
+    p = tmp / "syntheses.json"
+    p.write_text(kbio.dump_json("syntheses", open_kb().syntheses()[:2]), encoding="utf-8")
+    return p
+
+
 def _sim_args(f: Path, tmp: Path) -> list[str]:
     return ["simulate", str(f), "--subjects", "2", "--format", "json"]
 
@@ -116,6 +125,8 @@ COMMANDS: tuple[Cmd, ...] = (
     Cmd("kb-import-json", ".json", _kb_json, lambda f, t: ["kb", "import", str(f)],
         writes_kb=True),
     Cmd("kb-import-csv", ".csv", _kb_csv, lambda f, t: ["kb", "import", str(f)],
+        writes_kb=True),
+    Cmd("kb-import-syntheses", ".json", _kb_syntheses, lambda f, t: ["kb", "import", str(f)],
         writes_kb=True),
     Cmd("kb-import-fasta", ".fa", _inline("mature.fa", MIRNA_FA),
         lambda f, t: ["kb", "import", str(f)], writes_kb=True),

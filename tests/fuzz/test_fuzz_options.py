@@ -65,6 +65,8 @@ OPTION_CASES: tuple[tuple[str, list[str]], ...] = (
     ("kb-query-pathway", ["kb", "query", "--pathway", "{}", "--format", "csv"]),
     ("kb-show", ["kb", "show", "{}"]),
     ("kb-trials", ["kb", "trials", "--indication", "{}"]),
+    ("kb-syntheses", ["kb", "syntheses", "--indication", "{}"]),
+    ("kb-export-what", ["kb", "export", "--what", "{}", "--out", "{tmp}.json"]),
     ("cargo-rank-k", ["cargo", "rank", "--indication", "diabetic_wound", "--k", "{}",
                       "--top", "2"]),
     ("cargo-rank-weight", ["cargo", "rank", "--indication", "neuropathic_pain",
@@ -135,3 +137,17 @@ def test_bad_options_are_one_line(args: list[str]) -> None:
     lines = [ln for ln in o.stderr.splitlines() if ln.strip()]
     assert lines[0].startswith("error: ") and len(lines) <= 2, lines
     assert "╭" not in o.stderr and "Usage:" not in o.stderr
+
+
+@pytest.mark.parametrize("args", [
+    ["--port", "0"], ["--port", "99999"], ["--jobs", "0"], ["--jobs", "100000"],
+    ["--queue", "-5"], ["--host", "[/x]"], ["--host", "not a host name"],
+    ["--data-dir", "/dev/zero"], ["--db", "postgresql:/user@host/db"],
+])
+def test_serve_refuses_bad_options_before_starting(args: list[str]) -> None:
+    """``exomir serve`` with a bad option fails with one line (exit 2) and never binds."""
+    pytest.importorskip("uvicorn")
+    o = run_cli(["serve", *args], time_limit=30)
+    assert_ok(o)
+    assert o.exit_code == 2 and "exomir web on" not in o.output
+
