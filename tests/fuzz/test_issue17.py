@@ -514,3 +514,38 @@ def test_kernel_cache_fallback_folder_is_private(tmp_path: Path) -> None:
         other.mkdir()
         os.chown(other, 65534, 65534)
         assert _private_tmp_dir(other) != other
+
+
+def test_user_values_with_markup_print_as_typed(tmp_path: Path) -> None:
+    """Success output shows user data literally: rich markup in names never crashes a command
+    (MarkupError) or changes what is shown."""
+    from tests.fuzz.commands import META_CSV
+
+    hostile = "[/x][red]:x:"
+    batch = tmp_path / "batch.yaml"
+    batch.write_text((EQ / "batch_A_record_synthetic.yaml").read_text().replace(
+        "batch_id: batch_A-synthetic", f"batch_id: '{hostile}'"))
+    (tmp_path / "batch_A_nanosight.csv").write_bytes((EQ / "batch_A_nanosight.csv").read_bytes())
+    meta = tmp_path / "meta.csv"
+    meta.write_text(META_CSV.replace("A 2019", hostile))
+    sets = tmp_path / "sets.gmt"
+    sets.write_text(GMT.replace("SET_A", hostile))
+    genes = tmp_path / "genes.txt"
+    genes.write_text("PTEN\nTRAF6\nIRAK1\nAKT1\nNFKB1\n")
+    nta = tmp_path / "[bold]:x:.csv"  # a file name cannot hold "/"
+    nta.write_bytes((EQ / "batch_A_nanosight.csv").read_bytes())
+    rec = tmp_path / "study.json"
+    rec.write_text(json.dumps([{"id": "MARKUP1", "indication": "diabetic_wound",
+                                "first_author": hostile}]))
+    assert run_cli(["kb", "import", str(rec)]).exit_code == 0
+    for args, allowed in (
+            (["quality", "release", str(EQ / "release_spec_synthetic.yaml"), str(batch)], (0, 1)),
+            (["evidence", "meta", "--data", str(meta), "--method", "FE"], (0,)),
+            (["cargo", "enrich", "--gmt", str(sets), "--genes", str(genes)], (0,)),
+            (["quality", "nta", str(nta)], (0,)),
+            (["kb", "show", "MARKUP1"], (0,))):
+        o = run_cli(args)
+        assert_ok(o, allowed=allowed)
+        assert o.exit_code in allowed
+        shown = "[bold]:x:" if args[1] == "nta" else hostile
+        assert shown in o.output.replace("\n", ""), (args, o.output[-500:])

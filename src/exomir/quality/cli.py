@@ -129,6 +129,10 @@ def nta_cmd(
     """Size statistics (concentration, mean, mode, D10/D50/D90, span, per-capture SD)."""
     from exomir.quality.nta import SizeDistribution, overlay_plot, read_size_file, size_stats
 
+    if plot is not None:
+        from exomir.core.files import FIGURE_SUFFIXES, check_output
+
+        check_output(plot, field="--plot", suffixes=FIGURE_SUFFIXES)
     dil = list(dilution or [1.0])
     if len(dil) == 1:
         dil = dil * len(files)
@@ -139,7 +143,8 @@ def nta_cmd(
     out: list[dict[str, object]] = []
     summaries: list[dict[str, object]] = []
     for f, d in track(list(zip(files, dil, strict=True)), description="reading",
-                      disable=len(files) < 3 or fmt is Fmt.json):
+                      disable=len(files) < 3 or fmt is Fmt.json, transient=True,
+                      console=Console(stderr=True)):
         r = read_size_file(f, dilution=d)
         if isinstance(r, SizeDistribution):
             dists.append(r)
@@ -164,9 +169,10 @@ def nta_cmd(
                     [_stats_row(size_stats(r2)) for r2 in dists])
     for s in summaries:
         console.print(f"{s['name']} (instrument summary): " + ", ".join(
-            f"{k}={v:.4g}" for k, v in s["summary"].items()))  # type: ignore[attr-defined]
+            f"{k}={v:.4g}" for k, v in s["summary"].items()),  # type: ignore[attr-defined]
+            markup=False, highlight=False)
     if plot is not None:
-        console.print(f"overlay plot written to {plot}")
+        console.print(f"overlay plot written to {plot}", markup=False, highlight=False)
 
 
 @quality_app.command("compare")
@@ -192,7 +198,7 @@ def compare_cmd(
     if fmt is Fmt.json:
         _json(c.to_dict())
         return
-    t = Table(title=f"{c.a} vs {c.b}")
+    t = Table(title=Text(f"{c.a} vs {c.b}"))
     t.add_column("measure")
     t.add_column("value")
     t.add_row("Wasserstein-1 distance", f"{c.wasserstein_nm:.2f} nm")
@@ -214,16 +220,18 @@ def release_cmd(spec: Path, batch: Path, fmt: FormatOpt = Fmt.table) -> None:
     if fmt is Fmt.json:
         _json(rep.to_dict())
     else:
-        t = Table(title=f"{rep.batch_id} against '{rep.spec}': "
-                        + ("[green]PASS[/]" if rep.passed else "[red]FAIL[/]"))
+        title = Text(f"{rep.batch_id} against '{rep.spec}': ")
+        title.append("PASS" if rep.passed else "FAIL", style="green" if rep.passed else "red")
+        t = Table(title=title)
         for col in ("item", "requirement", "observed", "result", "reason"):
             t.add_column(col, overflow="fold")
         for c in rep.checks:
-            t.add_row(c.item, c.requirement, c.observed,
-                      "[green]pass[/]" if c.passed else "[red]FAIL[/]", c.reason)
+            t.add_row(Text(c.item), Text(c.requirement), Text(c.observed),
+                      Text("pass", style="green") if c.passed else Text("FAIL", style="red"),
+                      Text(c.reason))
         console.print(t)
         for n in rep.notes:
-            console.print(f"note: {n}")
+            console.print(f"note: {n}", markup=False, highlight=False)
     if not rep.passed:
         raise typer.Exit(code=1)
 
