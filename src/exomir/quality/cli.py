@@ -327,7 +327,11 @@ def _apply_sets(sets: list[str] | None, secretion: float | None) -> object:
     if secretion is not None:
         values["secretion_particles_per_cell_per_day"] = secretion
     for k, v in values.items():
-        check_option(v, field=f"--set {k}", lo=0, lo_open=True, hi=1e20)
+        if k == "overage_fraction":  # no overage is a plan too
+            check_option(v, field=f"--set {k}", lo=0, hi=100)
+        else:  # >= 1e-9: denormal inputs (1e-320) overflow the plan's divisions
+            check_option(v, field=f"--set {k}" if k != "secretion_particles_per_cell_per_day"
+                         or secretion is None else "--secretion", lo=1e-9, hi=1e15)
         q = MANUFACTURING[k]
         if k.startswith("yield_") and v > 1:
             raise InputError("a yield is a fraction", field=f"--set {k}", value=v,

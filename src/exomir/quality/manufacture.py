@@ -68,9 +68,9 @@ def plan(subjects: int, doses_per_subject: int, particles_per_dose: float, metho
     for name, v, hi in (("subjects", subjects, MAX_SUBJECTS), ("doses", doses_per_subject,
                                                               MAX_DOSES),
                         ("particles_per_dose", particles_per_dose, MAX_PARTICLES_PER_DOSE)):
-        if not (isinstance(v, int | float) and math.isfinite(v) and 0 < v <= hi):
+        if not (isinstance(v, int | float) and math.isfinite(v) and 1 <= v <= hi):
             raise InputError("out of range", field=name, value=v,
-                             accepted=f"a number > 0 and <= {hi:g}")
+                             accepted=f"a number >= 1 and <= {hi:g}")
     for q in params:
         if not math.isfinite(q.value):
             raise InputError("parameter is not a finite number", field=q.name, value=q.value,
@@ -147,12 +147,12 @@ class Sensitivity:
     @property
     def surface_fold(self) -> float:
         a, b = sorted((self.surface_low_cm2, self.surface_high_cm2))
-        return b / a
+        return b / a if a > 0 else math.inf
 
     @property
     def days_fold(self) -> float:
         a, b = sorted((self.days_low, self.days_high))
-        return b / a
+        return b / a if a > 0 else math.inf
 
 
 def sensitivity(subjects: int, doses_per_subject: int, particles_per_dose: float,
