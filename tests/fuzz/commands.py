@@ -48,6 +48,7 @@ SHEET = ("study,indication,outcome,treatment,timepoint_days,m1i,sd1i,se1i,n1i,m2
          "FZ1,diabetic_wound,wound_closure,exo+gel,14,90,4,,6,60,6,12,2022,low,high\n"
          "FZ2,diabetic_wound,wound_closure,exo,10,70,,1.5,8,55,5,8,2023,unclear,\n")
 GENES = "PTEN\nTRAF6\nIRAK1\nVEGFA\n"
+AIRS = "PTEN\t1\t60\t70\nPTEN\t1\t86\t30\nTRAF6\t1\t84\t100\n"
 DESIGN_SMALL_OVERRIDES = {"subjects:": "subjects: 3", "days:": "days: 21",
                           "outcome_day:": "outcome_day: 14"}
 
@@ -146,6 +147,12 @@ COMMANDS: tuple[Cmd, ...] = (
         lambda f, t: ["cargo", "scan", "--mirna", str(f), "--utr", str(t / "utr.fa")]),
     Cmd("cargo-scan-utr", ".fa", _inline("utr.fa", UTR_FA),
         lambda f, t: ["cargo", "scan", "--mirna", str(t / "mirs.fa"), "--utr", str(f)]),
+    Cmd("cargo-scan-air", ".txt", _inline("airs.txt", AIRS),
+        lambda f, t: ["cargo", "scan", "--mirna", str(t / "mirs.fa"), "--utr", str(t / "utr.fa"),
+                      "--air", str(f)]),
+    Cmd("cargo-scan-orf", ".fa", _inline("orf.fa", UTR_FA),
+        lambda f, t: ["cargo", "scan", "--mirna", str(t / "mirs.fa"), "--utr", str(t / "utr.fa"),
+                      "--orf", str(f)]),
     Cmd("cargo-enrich-genes", ".txt", _inline("genes.txt", GENES),
         lambda f, t: ["cargo", "enrich", "--gmt", str(t / "sets.gmt"), "--genes", str(f)]),
     Cmd("cargo-enrich-gmt", ".gmt", _inline("sets.gmt", GMT),

@@ -72,6 +72,12 @@ OPTION_CASES: tuple[tuple[str, list[str]], ...] = (
     ("cargo-rank-weight", ["cargo", "rank", "--indication", "neuropathic_pain",
                            "--off-target-weight", "{}", "--top", "2"]),
     ("cargo-enrich-mirna", ["cargo", "enrich", "--gmt", "{gmt}", "--mirna", "{}"]),
+    ("cargo-scan-threads", ["cargo", "scan", "--mirna", "{tmpdir}/mirs.fa", "--utr",
+                            "{tmpdir}/utr.fa", "--threads", "{}"]),
+    ("cargo-scan-mask", ["cargo", "scan", "--mirna", "{tmpdir}/mirs.fa", "--utr",
+                         "{tmpdir}/utr.fa", "--mask-5p", "{}"]),
+    ("cargo-scan-site-types", ["cargo", "scan", "--mirna", "{tmpdir}/mirs.fa", "--utr",
+                               "{tmpdir}/utr.fa", "--site-types", "{}"]),
     ("simulate-subjects", ["simulate", str(EXAMPLES / "neuropathic_pain_intrathecal.yaml"),
                            "--subjects", "{}", "--days", "2", "--format", "json"]),
     ("data-fetch-name", ["data", "fetch", "{}", "--dest", "{tmp}"]),
@@ -102,7 +108,8 @@ def test_hostile_option_values(label: str, template: list[str], tmp_path: Path,
 
     meta.write_text(META_CSV)
     monkeypatch.setenv("EXOMIR_FETCH_BASE_URL", "http://127.0.0.1:9")  # never the network
-    fills = {"meta": str(meta), "gmt": _sets(tmp_path), "tmp": str(tmp_path / "ref")}
+    fills = {"meta": str(meta), "gmt": _sets(tmp_path), "tmp": str(tmp_path / "ref"),
+             "tmpdir": str(tmp_path)}
 
     @settings(max_examples=EXAMPLES_PER_OPTION, deadline=None, derandomize=True,
               database=None, suppress_health_check=list(HealthCheck))

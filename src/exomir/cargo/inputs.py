@@ -23,7 +23,7 @@ from exomir.formats import (
 )
 
 
-def _is_fasta(path: Path) -> bool:
+def is_fasta(path: Path) -> bool:
     """Whether the first non-blank line is a FASTA header (read through the input layer:
     BOM, encoding, directories, binary data and empty files are handled there)."""
     for _, line in read_lines(path):
@@ -36,7 +36,7 @@ def _is_fasta(path: Path) -> bool:
 def read_mirnas(path: str | Path, species: int | None = None) -> list[tuple[str, str]]:
     """(name, mature sequence or 7-nt seed) for each miRNA (FASTA) or family (TargetScan)."""
     p = Path(path)
-    if _is_fasta(p):
+    if is_fasta(p):
         out = [(m.name, m.sequence) for m in read_mature_fasta(p, species=species)]
     else:
         seen: dict[str, str] = {}
@@ -52,7 +52,7 @@ def read_mirnas(path: str | Path, species: int | None = None) -> list[tuple[str,
 def read_utrs(path: str | Path, species: int | None = None) -> list[tuple[str, str]]:
     """(target id, gap-free sequence) from UTR FASTA or TargetScan UTR_Sequences."""
     p = Path(path)
-    if _is_fasta(p):
+    if is_fasta(p):
         return [(u.id, u.sequence) for u in read_utr_fasta(p)]
     utrs = list(read_targetscan_utrs(p, species=species))
     taxa = sorted({u.taxon for u in utrs if u.taxon is not None})

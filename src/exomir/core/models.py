@@ -28,7 +28,6 @@ from exomir.core.enums import (
     Species,
     TherapeuticDirection,
 )
-from exomir.core.units import parse_quantity
 
 #: Largest magnitude of an arm-level outcome value (mean, SD, median, quartiles, range).
 #: The curated outcomes are percentages, grams, seconds, scores and pg/mL (all below 1e6);
@@ -193,11 +192,15 @@ class Dose(_Model):
     @field_validator("unit")
     @classmethod
     def _unit_ok(cls, v: str) -> str:
+        from exomir.core.units import parse_quantity  # pint loads on first use (start-up)
+
         parse_quantity(1.0, v, field="dose.unit")
         return v
 
     def quantity(self):  # type: ignore[no-untyped-def]
         """The dose as a pint Quantity."""
+        from exomir.core.units import parse_quantity
+
         return parse_quantity(self.value, self.unit, field="dose")
 
 
