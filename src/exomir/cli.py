@@ -254,8 +254,8 @@ COMMANDS: list[tuple[str, str, str]] = [
     ("demo", "exomir.design.cli",
      "Run the bundled example design on the embedded defaults (offline) and write the report."),
     ("simulate", "exomir.body.cli",
-     "Simulate a therapy over a virtual population: exposure, copies per cell, knockdown, "
-     "outcome (median and 5-95 % band)."),
+     "Simulate a therapy over a virtual population: where the benefit comes from (miRNA, "
+     "vesicle, vehicle), exposure, copies per cell, knockdown, outcome (median, 5-95 % band)."),
     ("serve", "exomir.web.cli",
      "Open the workbench in a browser: evidence, meta-analysis, cargo, release, designs and "
      "simulations with live progress, quality and dose, and the JSON API (/api/docs). Writes "

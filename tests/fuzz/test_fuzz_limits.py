@@ -56,12 +56,23 @@ def _cases(tmp: Path) -> list[list[str]]:
     ]
 
 
-#: The simulator's own guards (days, doses, solver) belong to the body engineer (issue 17
-#: split); these cases join the list above once they are in main.
-SIMULATOR_CASES = [
-    ["simulate", str(EXAMPLES / "neuropathic_pain_intrathecal.yaml"), "--subjects", "2",
-     "--days", "1e300"],
-]
+def _simulator_cases(tmp: Path) -> list[list[str]]:
+    """The simulator's inputs that took gigabytes or minutes (issue 17; guarded by the body
+    engineer): days 1e6, a dose of 1e300, 10,000 dose times, --days 1e300."""
+    base = (EXAMPLES / "neuropathic_pain_intrathecal.yaml").read_text()
+    out = []
+    for name, old, new in (
+            ("days", "days: 28", "days: 1.0e6"),
+            ("dose", "value: 1.0e10", "value: 1.0e300"),
+            ("times", "times_days: [1, 8, 15]",
+             "times_days: [" + ", ".join(f"{i * 0.0028:.4f}" for i in range(10_000)) + "]")):
+        assert old in base, old
+        p = tmp / f"sim_{name}.yaml"
+        p.write_text(base.replace(old, new))
+        out.append(["simulate", str(p), "--subjects", "2", "--format", "json"])
+    out.append(["simulate", str(EXAMPLES / "neuropathic_pain_intrathecal.yaml"), "--subjects",
+                "2", "--days", "1e300"])
+    return out
 
 
 def _run_cases(cases: list[list[str]]) -> None:
@@ -95,7 +106,5 @@ def test_inputs_that_blew_memory_are_bounded(tmp_path: Path) -> None:
 
 
 @pytest.mark.skipif(sys.platform != "linux", reason="RLIMIT_AS semantics are Linux's")
-@pytest.mark.xfail(reason="simulator guards (--days 1e300) are the body engineer's part of "
-                   "issue 17; strict once merged", strict=False)
-def test_simulator_inputs_are_bounded() -> None:
-    _run_cases(SIMULATOR_CASES)
+def test_simulator_inputs_are_bounded(tmp_path: Path) -> None:
+    _run_cases(_simulator_cases(tmp_path))
