@@ -45,6 +45,11 @@ def simulate_cmd(
                                         "structure and cached) or numpy.")] = "auto",
     threads: Annotated[int | None, typer.Option(help="Worker threads of the compiled "
                                                 "engine (default: all CPUs).")] = None,
+    uncertainty: Annotated[int | None, typer.Option(
+        help="Also draw N parameter sets from the uncertain parameters' ranges: uncertainty "
+             "bands next to the variability bands (exomir.sensitivity).")] = None,
+    uncertainty_subjects: Annotated[int, typer.Option(
+        help="Subjects per uncertainty draw (the same cohort for every draw).")] = 50,
 ) -> None:
     """Simulate a therapy over a virtual population: exposure, copies per cell, knockdown,
     outcome (median and 5-95 % band)."""
@@ -91,10 +96,18 @@ def simulate_cmd(
         from exomir.body.plots import write_plots
 
         plots = [str(p) for p in write_plots(result, plot)]
+    unc = None
+    if uncertainty is not None:  # parameter uncertainty (exomir.sensitivity)
+        from exomir.sensitivity.cli import print_uncertainty, uncertainty_for_cli
+
+        unc = uncertainty_for_cli(result.model, uncertainty, uncertainty_subjects, seed, rtol,
+                                  quiet=fmt == "json")
     if fmt == "json":
         typer.echo(json.dumps({"spec": str(spec), "subjects": subjects, "days": horizon,
                                "note": UNCERTAINTY_NOTE, "summary": summ.to_dict("records"),
-                               "plots": plots}, indent=1))
+                               "plots": plots,
+                               **({} if unc is None else {"uncertainty": unc.to_dict()})},
+                              indent=1))
         return
     tab = Table(title=f"{s.therapy.name}: {subjects} subjects, {horizon:g} days")
     for c in ("metric", "unit", "median", "5%", "95%"):
@@ -108,6 +121,8 @@ def simulate_cmd(
                   + (f"mean {st.mean_steps:.0f}, max {st.steps}" if st.engine == "compiled"
                      else f"{st.steps} (shared)") + f", rtol {rtol:g}")
     console.print(f"[yellow]note:[/] {UNCERTAINTY_NOTE}")
+    if unc is not None:
+        print_uncertainty(unc)
     for p in plots:
         console.print(f"plot: {p}")
 
