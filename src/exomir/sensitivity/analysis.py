@@ -33,6 +33,7 @@ from exomir.sensitivity.problem import SensitivityProblem
 from exomir.sensitivity.result import CONVERGENCE_TOL, SensitivityResult
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
+CONVERGENCE_RESAMPLES = 10  # the n/2 analysis compares point estimates; its CIs are unused
 
 
 def screen(problem: SensitivityProblem, evaluator: Evaluator, engine: Engine,
@@ -55,15 +56,18 @@ def screen(problem: SensitivityProblem, evaluator: Evaluator, engine: Engine,
 
 
 def _analyze_columns(method: Method, salib: dict[str, Any], U: np.ndarray, Y: np.ndarray,
-                     names: list[str], seed: int, **kw: Any) -> tuple[pd.DataFrame,
-                                                                      pd.DataFrame | None]:
+                     names: list[str], seed: int, noise: float = 0.0, **kw: Any
+                     ) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    """Indices per output column. An output whose spread is within ``noise`` (relative to its
+    largest magnitude: the solver's tolerance) is reported as constant, with no indices:
+    its variance would be numerical noise, not sensitivity."""
     rows: list[dict[str, Any]] = []
     second: list[dict[str, Any]] = []
     for j, out in enumerate(names):
         y = Y[:, j]
         if not np.all(np.isfinite(y)):
             raise InputError("non-finite model output", field="output", value=out)
-        if np.ptp(y) == 0.0:
+        if np.ptp(y) <= noise * np.max(np.abs(y)):
             labels = list(dict.fromkeys(salib.get("groups") or salib["names"]))
             for lab in labels:
                 rows.append({"output": out, "label": lab, "constant": True,
@@ -71,6 +75,8 @@ def _analyze_columns(method: Method, salib: dict[str, Any], U: np.ndarray, Y: np
                                 for s in ("", "_conf")}})
             continue
         si = method.analyze(salib, U, y, seed=seed, **kw)
+        if any(np.isnan(v).any() for k, v in si.items() if k in method.indices):
+            raise RuntimeError(f"SALib returned NaN indices for {out}")
         keys = [k for k in si if k != "labels" and k not in ("S2", "S2_conf")]
         for i, lab in enumerate(si["labels"]):
             rows.append({"output": out, "label": lab, "constant": False,
@@ -137,6 +143,7 @@ def run_sensitivity(
     :class:`LocalEngine`; any engine gives the same numbers for the same seed.
     """
     m = get_method(method)
+    m.check(n)
     if by not in ("parameter", "group"):
         raise InputError("unknown grouping", field="by", value=by, accepted="parameter, group")
     if by == "group" and not m.grouped:
@@ -186,7 +193,8 @@ def run_sensitivity(
                    progress=lambda done, total: say("sampling", done, total))
     eval_s += time.perf_counter() - t0
     runs += len(X)
-    kw = {"num_resamples": num_resamples, "conf_level": conf_level}
+    kw: dict[str, Any] = {"num_resamples": num_resamples, "conf_level": conf_level,
+                          "noise": float(getattr(evaluator, "noise", 0.0))}
     if m.name == "sobol":
         kw["second_order"] = second_order
     indices, second = _analyze_columns(m, salib, U, Y, names, seed, **kw)
@@ -195,6 +203,7 @@ def run_sensitivity(
 
     conv: pd.DataFrame | None = None
     verdict: dict[str, bool] = {}
+    kw["num_resamples"] = min(num_resamples, CONVERGENCE_RESAMPLES)  # point estimates only
     if convergence:
         if m.prefix_halves:
             rows = (n // 2) * m.stride(d, second_order)

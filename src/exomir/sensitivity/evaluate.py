@@ -278,6 +278,12 @@ class BodyEvaluator:
             self.scenarios["untreated"] = build_model(untreated_spec(self.model.spec))
         self.times = np.unique(np.concatenate([default_times(self.model.days), [self.day]]))
 
+    @property
+    def noise(self) -> float:
+        """Relative spread of an output below which it counts as constant (solver noise):
+        10 x rtol. Parameters acting only downstream still change the adaptive steps."""
+        return 10.0 * self.rtol
+
     def _run(self, model: Any, X: np.ndarray, threads: int | None) -> Any:
         from exomir.body.simulate import simulate
 

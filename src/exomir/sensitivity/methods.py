@@ -44,6 +44,7 @@ class Method:
     analyze: Callable[..., Indices]
     runs: Callable[[int, int, bool], int]  # (n, D, second_order) -> model runs
     stride: Callable[[int, bool], int]  # rows per base sample (prefix slicing)
+    check: Callable[[int], None]  # raises InputError for an unusable n
     note: str = ""
 
 
@@ -63,13 +64,17 @@ def _is_pow2(n: int) -> bool:
 
 # ---- sobol --------------------------------------------------------------------------------
 
+def _sobol_check(n: int) -> None:
+    if not _is_pow2(n):
+        raise InputError("Sobol' designs need a power of 2 base samples", field="--n",
+                         value=n, accepted="2, 4, ..., 256, 512, 1024, ...")
+
+
 def _sobol_sample(problem: dict[str, Any], n: int, seed: int,
                   second_order: bool = True) -> np.ndarray:
     from SALib.sample import sobol
 
-    if not _is_pow2(n):
-        raise InputError("Sobol' designs need a power of 2 base samples", field="--n",
-                         value=n, accepted="2, 4, ..., 256, 512, 1024, ...")
+    _sobol_check(n)
     return np.asarray(sobol.sample(problem, n, calc_second_order=second_order, seed=seed))
 
 
@@ -97,12 +102,16 @@ def _sobol_analyze(problem: dict[str, Any], U: np.ndarray, Y: np.ndarray, *, see
 MORRIS_LEVELS = 4
 
 
-def _morris_sample(problem: dict[str, Any], n: int, seed: int, **_: Any) -> np.ndarray:
-    from SALib.sample import morris
-
+def _morris_check(n: int) -> None:
     if n < 2:
         raise InputError("Morris needs at least 2 trajectories", field="--n", value=n,
                          accepted=">= 2 (10-50 is usual for screening)")
+
+
+def _morris_sample(problem: dict[str, Any], n: int, seed: int, **_: Any) -> np.ndarray:
+    from SALib.sample import morris
+
+    _morris_check(n)
     return np.asarray(morris.sample(problem, n, num_levels=MORRIS_LEVELS, seed=seed))
 
 
@@ -126,6 +135,12 @@ def _morris_analyze(problem: dict[str, Any], U: np.ndarray, Y: np.ndarray, *, se
 FAST_M = 4
 
 
+def _efast_check(n: int) -> None:
+    if n <= 4 * FAST_M**2:
+        raise InputError("eFAST needs more points per curve", field="--n", value=n,
+                         accepted=f"> {4 * FAST_M**2}")
+
+
 def _efast_sample(problem: dict[str, Any], n: int, seed: int, **_: Any) -> np.ndarray:
     from SALib.sample import fast_sampler
 
@@ -133,9 +148,7 @@ def _efast_sample(problem: dict[str, Any], n: int, seed: int, **_: Any) -> np.nd
         raise InputError("eFAST (SALib) has no grouped indices", field="--by-group",
                          value="efast", accepted="--method sobol or morris for groups, or "
                          "per-parameter eFAST")
-    if n <= 4 * FAST_M**2:
-        raise InputError("eFAST needs more points per curve", field="--n", value=n,
-                         accepted=f"> {4 * FAST_M**2}")
+    _efast_check(n)
     return np.asarray(fast_sampler.sample(problem, n, M=FAST_M, seed=seed))
 
 
@@ -163,16 +176,16 @@ METHODS: dict[str, Method] = {
         "sobol", "Saltelli/Sobol' variance decomposition", ("S1", "ST"), "ST", True, True,
         _sobol_sample, _sobol_analyze,
         runs=lambda n, d, so: n * ((2 * d + 2) if so else (d + 2)),
-        stride=lambda d, so: (2 * d + 2) if so else (d + 2)),
+        stride=lambda d, so: (2 * d + 2) if so else (d + 2), check=_sobol_check),
     "morris": Method(
         "morris", "Morris elementary effects (screening)", ("mu_star",), "mu_star", True, True,
         _morris_sample, _morris_analyze,
-        runs=lambda n, d, so: n * (d + 1), stride=lambda d, so: d + 1,
+        runs=lambda n, d, so: n * (d + 1), stride=lambda d, so: d + 1, check=_morris_check,
         note="mu* is in output units per full range of a factor (unit-hypercube steps)"),
     "efast": Method(
         "efast", "extended Fourier amplitude sensitivity test", ("S1", "ST"), "ST", False,
         False, _efast_sample, _efast_analyze,
-        runs=lambda n, d, so: n * d, stride=lambda d, so: 0,
+        runs=lambda n, d, so: n * d, stride=lambda d, so: 0, check=_efast_check,
         note="eFAST confidence intervals are indicative only (SALib issue 649)"),
 }
 
