@@ -84,7 +84,7 @@ def test_group_field_wins_over_the_name_rule() -> None:
 def test_calibration_ci_se_covariance_and_non_identifiable(tmp_path: Path) -> None:
     cal = {
         "parameters": [
-            {"name": "k_heal", "value": 0.13, "scale": "log10", "ci": [0.12, 0.14]},
+            {"name": "k_heal", "value": 0.13, "scale": "log10", "ci95": [0.12, 0.14]},
             {"name": "emax_ev", "value": 0.8, "scale": "lin"},
             {"name": "ec50_ev", "value": 3.0, "identifiable": False, "bounds": [1, 1000]},
             {"name": "diabetic_heal_factor", "value": 0.6, "scale": "lin", "se": 0.05},
@@ -92,13 +92,14 @@ def test_calibration_ci_se_covariance_and_non_identifiable(tmp_path: Path) -> No
         "covariance": {"names": ["k_heal", "emax_ev"],
                        "matrix": [[0.0004, 0.0003], [0.0003, 0.0009]]},
     }
-    with pytest.raises(InputError, match="one scale"):
+    with pytest.raises(InputError, match="all linear or all log"):
         SensitivityProblem.from_table(_table(), calibration=cal)
     cal["parameters"][0]["scale"] = "lin"
     prob = SensitivityProblem.from_table(_table(), calibration=cal)
     assert set(prob.blocks) == {"calibration"}
     assert prob.factor("k_heal").dist == "mvnormal" and prob.factor("emax_ev").block
     assert prob.factor("ec50_ev").origin.startswith("calibration: not identifiable")
+    assert prob.factor("ec50_ev").dist == "loguniform"  # its bounds 1-1000
     assert prob.factor("diabetic_heal_factor").dist == "normal"
     assert prob.factor("diabetic_heal_factor").sd == 0.05
     # a correlated block is one label; samples carry the covariance
@@ -141,3 +142,37 @@ def test_problem_round_trips_through_a_dict() -> None:
     again = SensitivityProblem.from_dict(prob.to_dict())
     U = np.random.default_rng(1).random((5, prob.k))
     assert np.array_equal(prob.transform(U), again.transform(U))
+
+
+def test_exomir_calibrated_format() -> None:
+    """The file ``exomir calibrate`` writes (exomir.core.calibrated, format .../1): log10 scale
+    by default, Fisher covariance on that scale with 1e300 in non-identified directions, an
+    observable noise parameter the model does not have, a non-identifiable parameter."""
+    cal = {
+        "format": "exomir-calibrated-parameters/1",
+        "problem": {"id": "v3_wound_chen2024"},
+        "parameters": [
+            {"name": "k_heal", "value": 0.13, "se": 0.02, "ci95": [0.11, 0.155],
+             "identifiability": "identifiable", "lower": 0.01, "upper": 1.0},
+            {"name": "emax_ev", "value": 0.8, "se": 0.05, "ci95": [0.64, 1.0],
+             "identifiability": "identifiable", "lower": 0.01, "upper": 5.0},
+            {"name": "ec50_ev", "value": 1.0, "ci95": [1.0, None],
+             "identifiability": "practically non-identifiable", "lower": 1.0, "upper": 1000.0},
+            {"name": "sigma_closure", "value": 3.0, "identifiability": "identifiable",
+             "se": 0.1},
+        ],
+        "covariance": {"names": ["k_heal", "emax_ev", "ec50_ev"],
+                       "matrix": [[4e-4, 1e-4, 1e300], [1e-4, 25e-4, 1e300],
+                                  [1e300, 1e300, 1e300]]},
+    }
+    prob = SensitivityProblem.from_table(_table(), calibration=cal)
+    assert prob.blocks["calibration"].names == ("k_heal", "emax_ev")
+    assert prob.blocks["calibration"].scale == "log"
+    cov = np.asarray(prob.blocks["calibration"].cov)
+    assert np.allclose(cov, np.array([[4e-4, 1e-4], [1e-4, 25e-4]]) * np.log(10) ** 2)
+    assert prob.factor("ec50_ev").dist == "loguniform"
+    assert "ignored" in prob.fixed["sigma_closure"]
+    X = prob.transform(np.random.default_rng(2).random((4000, prob.k)))
+    k = X[:, prob.names.index("k_heal")]
+    assert np.isclose(np.median(k), 0.13, rtol=0.02)  # lognormal around the estimate
+    assert np.isclose(np.std(np.log10(k)), 0.02, rtol=0.1)

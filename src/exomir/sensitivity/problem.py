@@ -7,11 +7,13 @@ unit sample ``U`` (n, k) to parameter values by each factor's inverse CDF:
 
 * ``uniform(low, high)``: x = low + u·(high − low);
 * ``loguniform(low, high)``: ln x = ln low + u·ln(high/low);
-* ``normal(mean, sd)``, ``lognormal`` (normal on ln x): x = mean + sd·Φ⁻¹(u'), u' = 0.001 +
-  0.998·u (truncated at the 0.1th and 99.9th percentiles, so Morris' grid ends are finite);
-* a correlated block (a calibration covariance, on linear or log scale): z = Φ⁻¹(u') for
-  each of its independent components, θ = mean + L·z with L the Cholesky factor. Variance-based
-  indices assume independent inputs, so a block is always analysed as one group.
+* ``normal(mean, sd)``, ``lognormal`` (normal on ln x), truncated to [low, high] (by default
+  the 0.1th and 99.9th percentiles, so Morris' grid ends are finite; inside a calibrated
+  parameter's bounds): x = mean + sd·Φ⁻¹(Φ(a) + u·(Φ(b) − Φ(a))), a, b the standardised ends;
+* a correlated block (a calibration covariance, on linear or log scale): z = Φ⁻¹(u'),
+  u' = 0.001 + 0.998·u, for each of its independent components, θ = mean + L·z with L the
+  Cholesky factor, each member clipped to [low, high]. Variance-based indices assume
+  independent inputs, so a block is always analysed as one group.
 
 Default distribution for a range (assumption or a source's range): **log-uniform** when the
 range is positive and spans more than 10x (high/low > 10), **uniform** otherwise.
@@ -96,12 +98,15 @@ class Factor:
         if self.dist == "loguniform":
             return np.exp(np.log(self.low) + u * np.log(self.high / self.low))
         assert self.mean is not None and self.sd is not None
-        z = _norm_ppf(u)
-        if self.dist == "normal":
-            return self.mean + self.sd * z
-        if self.dist == "lognormal":
-            return np.exp(self.mean + self.sd * z)
-        raise AssertionError(self.dist)  # mvnormal is transformed per block
+        if self.dist not in ("normal", "lognormal"):
+            raise AssertionError(self.dist)  # mvnormal is transformed per block
+        from scipy.stats import norm
+
+        log = self.dist == "lognormal"
+        lo, hi = (np.log(self.low), np.log(self.high)) if log else (self.low, self.high)
+        pa, pb = norm.cdf((lo - self.mean) / self.sd), norm.cdf((hi - self.mean) / self.sd)
+        x = self.mean + self.sd * norm.ppf(pa + np.asarray(u) * (pb - pa))
+        return np.exp(x) if log else x
 
     def describe(self) -> str:
         """A one-line distribution statement with units."""
@@ -218,7 +223,10 @@ class SensitivityProblem:
             idx = [col[n] for n in b.names]
             z = _norm_ppf(U[:, idx])
             theta = np.asarray(b.mean)[None, :] + z @ b.cholesky().T
-            X[:, idx] = np.exp(theta) if b.scale == "log" else theta
+            vals = np.exp(theta) if b.scale == "log" else theta
+            lo = np.array([self.factors[i].low for i in idx])
+            hi = np.array([self.factors[i].high for i in idx])
+            X[:, idx] = np.clip(vals, lo, hi)
         return X
 
     def nominal(self) -> np.ndarray:
