@@ -232,7 +232,7 @@ def calibration_factors(cal: Any, table: ParameterTable
             continue
         dist = "lognormal" if scale != "lin" else "normal"
         lo, hi = _truncation(m, sd, scale, bounds)
-        factors.append(Factor(name, dist, lo, hi, value, table[name].unit,  # type: ignore[arg-type]
+        factors.append(Factor(name, dist, lo, hi, value, table[name].unit,
                               origin=f"calibration CI ({src})",
                               reason=f"{dist} from the {why}, truncated at the 0.1/99.9 % "
                                      "tails and its bounds", mean=m, sd=sd))
