@@ -12,7 +12,10 @@ simulations, treated and untreated):
 3. libRoadRunner on the exported SBML of both models, in one process, for the SAME sample
    rows: set parameters, reset, simulate on the same output grid (``--rr-rows`` rows timed and
    extrapolated linearly to all rows, and said so);
-4. the cost of one chunk (``--chunk-size`` rows) on one thread and what a task ships.
+4. paired timings: exomir and roadrunner on the same ``--rr-rows`` rows, alternating three
+   times (the machine is shared, so load drifts between the long phases above);
+5. output accuracy against exomir at rtol 1e-10 (20 rows) for both tools;
+6. the cost of one chunk (``--chunk-size`` rows) on one thread and what a task ships.
 
 Both solvers at relative tolerance ``--rtol`` (default 1e-6, roadrunner's default; the CLI's
 default for exomir is 1e-5); roadrunner's absolute tolerance 1e-12 as in bench_body.py.
@@ -33,7 +36,7 @@ import numpy as np
 from exomir.body import build_model, load_spec
 from exomir.body.sbml import to_sbml
 from exomir.sensitivity.analysis import run_sensitivity
-from exomir.sensitivity.engine import DaskEngine, LocalEngine
+from exomir.sensitivity.engine import DaskEngine, LocalEngine, run_chunks
 from exomir.sensitivity.evaluate import BodyEvaluator
 from exomir.sensitivity.methods import get_method
 from exomir.sensitivity.problem import SensitivityProblem
@@ -167,6 +170,19 @@ def main() -> None:
                                                            "Dask") + " (target >= 10x)")
     print(f"full Sobol' analysis on this machine: {local.wall_s:.1f} s local (target < 120 s);"
           f" roadrunner simulations alone would take {t_rr:.0f} s")
+
+    # paired, adjacent timings on the roadrunner subset (the machine is shared: load drifts
+    # between the phases above, so the ratio is also measured in alternating pairs)
+    sub_rows = X[:n_rr]
+    pairs = []
+    for _ in range(3):
+        t0 = time.perf_counter()
+        run_chunks(LocalEngine(), ev, sub_rows, a.chunk_size)
+        t_ex = time.perf_counter() - t0
+        t_r, _ = roadrunner_loop(models, sub_rows, local.problem.names, ev.times, a.rtol)
+        pairs.append(t_r / t_ex)
+    print(f"paired on {n_rr} rows (exomir local, then roadrunner, 3 times): ratios "
+          + ", ".join(f"{r:.1f}x" for r in pairs) + f"; median {np.median(pairs):.1f}x")
 
     # accuracy of the outputs on the first rows against a tight exomir reference, and the
     # ratio at matched accuracy (exomir one decade looser, as in bench_body.py)
