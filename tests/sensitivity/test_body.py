@@ -192,3 +192,20 @@ def test_unknown_output_and_bad_day_are_input_errors() -> None:
         BodyEvaluator(m, ["ec50_ev"], ("outcome",), day=90.0)
     with pytest.raises(InputError, match="comparator"):
         BodyEvaluator(m, ["ec50_ev"], ("difference",))
+
+
+def test_difference_between_two_designs_is_per_row() -> None:
+    """The 'difference' output (what drives the gap between two candidates): the outcome of
+    design A minus that of design B for the same parameter row."""
+    from exomir.body import build_model, with_schedule
+
+    m = model(WOUND)
+    comp = build_model(with_schedule(m.spec, [0.0]))  # one application instead of two
+    ev = BodyEvaluator(m, ["ec50_ev", "f_escape"], ("outcome", "difference"), comparator=comp)
+    x = np.array([[10.0, 0.02], [300.0, 0.2]])
+    y = ev.evaluate(x)
+    ov = {"ec50_ev": x[:, 0], "f_escape": x[:, 1]}
+    res_b = simulate(comp, 2, variability=False, overrides=ov, times=ev.times, rtol=ev.rtol)
+    ctx = OutputContext(m, 14.0, res_b)
+    assert np.array_equal(y[:, 1], y[:, 0] - ctx.outcome(res_b))
+    assert ev.simulations_per_row == 2

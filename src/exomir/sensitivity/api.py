@@ -58,12 +58,14 @@ def analyze_spec(
 ) -> SensitivityResult:
     """Global sensitivity of a therapy's outputs to every uncertain parameter (or the chosen
     ``groups``/``names``). ``scheduler``: a Dask address (else ``$EXOMIR_DASK_SCHEDULER``,
-    else local); ``comparator``: another design (spec/model) for the ``difference`` output."""
+    else local); ``comparator``: another design (spec path, BodySpec, BodyModel or a
+    ``(spec, release)`` pair) for the ``difference`` output."""
     model = load_model(spec, release)
     problem = SensitivityProblem.from_table(model.table, groups=groups, names=names,
                                             calibration=calibration,
                                             source=f"parameter table of '{model.spec.therapy.name}'")
-    comp = None if comparator is None else load_model(comparator)
+    comp = None if comparator is None else (
+        load_model(*comparator) if isinstance(comparator, tuple) else load_model(comparator))
     ev = BodyEvaluator(model, problem.names, tuple(outputs), day=day, rtol=rtol,
                        comparator=comp)
     own = engine is None

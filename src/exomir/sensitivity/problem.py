@@ -185,12 +185,10 @@ class SensitivityProblem:
         A correlated block is one label in both modes (its members are not independent)."""
         out = []
         for f in self.factors:
-            if by == "group":
-                out.append(f.group)
-            elif f.block is not None:
+            if f.block is not None:
                 out.append(f"{f.block} (correlated)")
             else:
-                out.append(f.name)
+                out.append(f.group if by == "group" else f.name)
         return out
 
     def salib(self, by: Literal["parameter", "group"] = "parameter") -> dict[str, Any]:
