@@ -82,7 +82,7 @@ def outputs_from(ev: BodyEvaluator, trajectories: list[np.ndarray], X: np.ndarra
     from exomir.body.solver import SolverStats
     from exomir.sensitivity.evaluate import OUTPUTS, OutputContext
 
-    models = [ev.model, *ev.scenarios.values()]
+    models = [ev.model, *(m for m, _ in ev.scenarios.values())]
     ov = {n: X[:, i] for i, n in enumerate(ev.names)}
     res = [Result(m, ev.times, Y, m.flat_params(ov, len(X)), SolverStats(0, 0, 0))
            for m, Y in zip(models, trajectories, strict=True)]
@@ -156,7 +156,8 @@ def main() -> None:
     X = local.problem.transform(U)
     n_rr = min(a.rr_rows, len(X))
     n_acc = min(20, n_rr)
-    models = [model, *ev.scenarios.values()]
+    assert all(not extra for _, extra in ev.scenarios.values())
+    models = [model, *(m for m, _ in ev.scenarios.values())]
     t_rr_sub, traj = roadrunner_loop(models, X[:n_rr], local.problem.names, ev.times, a.rtol,
                                      keep=n_acc)
     t_rr = t_rr_sub / n_rr * len(X)

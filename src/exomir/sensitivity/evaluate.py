@@ -93,6 +93,30 @@ def _token(obj: object) -> str:
 
 # ---------------------------------------------------------------------------- body outputs
 
+MECHANISMS = ("mirna", "vesicle", "vehicle")  # the body model's switchable benefit structures
+
+
+def readouts(model: Any) -> list[tuple[str, str, str]]:
+    """(observable, unit, label) of the indication's read-outs, primary first (pain: the
+    von Frey threshold, and the Hargreaves latency when the model has it)."""
+    if model.outcome == "wound_closure":
+        return [("wound_closure_pct", "%", "wound closure")]
+    out = [("paw_withdrawal_threshold_g", "g", "paw withdrawal threshold")]
+    if "pwl_baseline" in model.table:
+        out.append(("paw_withdrawal_latency_s", "s", "paw withdrawal latency"))
+    return out
+
+
+def has_mechanisms(model: Any) -> bool:
+    return all(f"mech_{m}" in model.table for m in MECHANISMS)
+
+
+def coalitions() -> list[tuple[int, int, int]]:
+    """The 8 on/off combinations of (mirna, vesicle, vehicle), none first, all last."""
+    combos = [(a, b, c) for a in (0, 1) for b in (0, 1) for c in (0, 1)]
+    return sorted(combos, key=lambda c: (sum(c), c))
+
+
 @dataclass
 class OutputContext:
     """What an output family reads for one chunk: the results and the outcome day."""
@@ -105,8 +129,8 @@ class OutputContext:
     def outcome_key(self) -> str:
         return outcome_observable(self.model)
 
-    def outcome(self, res: Any) -> np.ndarray:
-        obs = res.observables()[self.outcome_key()]
+    def outcome(self, res: Any, key: str | None = None) -> np.ndarray:
+        obs = res.observables()[key or self.outcome_key()]
         return np.array([np.interp(self.day, res.times, row) for row in obs])
 
 
@@ -114,7 +138,7 @@ class OutputContext:
 class OutputFamily:
     key: str
     description: str
-    needs: tuple[str, ...]  # other scenarios it reads: "untreated", "comparator"
+    needs: tuple[str, ...]  # other scenarios it reads: "untreated", "comparator", ...
     columns: Callable[[Any, float], list[Column]]
     compute: Callable[[OutputContext], dict[str, np.ndarray]]
 
@@ -123,55 +147,84 @@ OUTPUTS: dict[str, OutputFamily] = {}
 
 
 def register_output(family: OutputFamily) -> OutputFamily:
-    """Add an output family (e.g. the mechanism attribution shares)."""
+    """Add an output family."""
     OUTPUTS[family.key] = family
     return family
 
 
 def outcome_observable(model: Any) -> str:
-    return "wound_closure_pct" if model.outcome == "wound_closure" else \
-        "paw_withdrawal_threshold_g"
+    return readouts(model)[0][0]
 
 
-def _outcome_unit(model: Any) -> tuple[str, str]:
-    if model.outcome == "wound_closure":
-        return "%", "wound closure"
-    return "g", "paw withdrawal threshold"
+def _pp(unit: str) -> str:
+    return "percentage points" if unit == "%" else unit
 
 
 def _outcome_columns(model: Any, day: float) -> list[Column]:
-    unit, label = _outcome_unit(model)
-    return [Column(f"{outcome_observable(model)}_day{day:g}", unit, f"{label} at day {day:g}",
-                   "outcome")]
+    return [Column(f"{k}_day{day:g}", u, f"{label} at day {day:g}", "outcome")
+            for k, u, label in readouts(model)]
 
 
 def _outcome(ctx: OutputContext) -> dict[str, np.ndarray]:
-    (col,) = _outcome_columns(ctx.model, ctx.day)
-    return {col.name: ctx.outcome(ctx.treated)}
+    return {f"{k}_day{ctx.day:g}": ctx.outcome(ctx.treated, k) for k, _, _ in
+            readouts(ctx.model)}
 
 
 def _gain_columns(model: Any, day: float) -> list[Column]:
-    unit, label = _outcome_unit(model)
-    return [Column(f"gain_{outcome_observable(model)}_day{day:g}",
-                   "percentage points" if unit == "%" else unit,
-                   f"gain in {label} over untreated, day {day:g}", "gain")]
+    return [Column(f"gain_{k}_day{day:g}", _pp(u), f"gain in {label} over untreated, day "
+                   f"{day:g}", "gain") for k, u, label in readouts(model)]
 
 
 def _gain(ctx: OutputContext) -> dict[str, np.ndarray]:
-    (col,) = _gain_columns(ctx.model, ctx.day)
-    return {col.name: ctx.outcome(ctx.treated) - ctx.outcome(ctx.scenarios["untreated"])}
+    base = ctx.scenarios["untreated"]
+    return {f"gain_{k}_day{ctx.day:g}": ctx.outcome(ctx.treated, k) - ctx.outcome(base, k)
+            for k, _, _ in readouts(ctx.model)}
 
 
 def _diff_columns(model: Any, day: float) -> list[Column]:
-    unit, label = _outcome_unit(model)
-    return [Column(f"difference_{outcome_observable(model)}_day{day:g}",
-                   "percentage points" if unit == "%" else unit,
-                   f"{label} minus the comparator's, day {day:g}", "difference")]
+    return [Column(f"difference_{k}_day{day:g}", _pp(u),
+                   f"{label} minus the comparator's, day {day:g}", "difference")
+            for k, u, label in readouts(model)]
 
 
 def _diff(ctx: OutputContext) -> dict[str, np.ndarray]:
-    (col,) = _diff_columns(ctx.model, ctx.day)
-    return {col.name: ctx.outcome(ctx.treated) - ctx.outcome(ctx.scenarios["comparator"])}
+    comp = ctx.scenarios["comparator"]
+    return {f"difference_{k}_day{ctx.day:g}": ctx.outcome(ctx.treated, k)
+            - ctx.outcome(comp, k) for k, _, _ in readouts(ctx.model)}
+
+
+def _attr_columns(model: Any, day: float) -> list[Column]:
+    if not has_mechanisms(model):
+        raise InputError("this body model has no mechanism switches (mech_mirna, "
+                         "mech_vesicle, mech_vehicle) to attribute the gain to",
+                         field="--outputs", value="attribution",
+                         accepted="outcome, gain, knockdown, exposure")
+    names = {"mirna": "miRNA knockdown", "vesicle": "vesicle bioactivity",
+             "vehicle": "vehicle"}
+    return [Column(f"contribution_{m}_{k}_day{day:g}", _pp(u),
+                   f"{names[m]} part of the gain in {label}, day {day:g}", "attribution")
+            for k, u, label in readouts(model)[:1] for m in MECHANISMS]
+
+
+def _attr(ctx: OutputContext) -> dict[str, np.ndarray]:
+    """Shapley value of each mechanism switch (Shapley 1953) over the 8 combinations of the
+    same subject: φ_i = Σ_{S ⊆ M∖{i}} |S|!(2 − |S|)!/3! · [y(S ∪ {i}) − y(S)]; sums exactly to
+    y(all) − y(none), the gain over the same model with every mechanism off."""
+    k = readouts(ctx.model)[0][0]
+    y = {c: ctx.outcome(ctx.scenarios.get(f"mechanisms_{''.join(map(str, c))}",
+                                          ctx.treated), k) for c in coalitions()}
+    fact = [1, 1, 2, 6]
+    out = {}
+    for i, m in enumerate(MECHANISMS):
+        phi = np.zeros_like(y[(0, 0, 0)])
+        for c in coalitions():
+            if c[i]:
+                continue
+            w = fact[sum(c)] * fact[3 - sum(c) - 1] / fact[3]
+            on = tuple(1 if j == i else c[j] for j in range(3))
+            phi = phi + w * (y[on] - y[c])  # type: ignore[index]
+        out[f"contribution_{m}_{k}_day{ctx.day:g}"] = phi
+    return out
 
 
 def _kd_columns(model: Any, day: float) -> list[Column]:
@@ -206,6 +259,9 @@ register_output(OutputFamily("exposure", "target-tissue exposure (AUC, %ID·day)
                              _exp_columns, _exp))
 register_output(OutputFamily("difference", "outcome minus a comparator design's", ("comparator",),
                              _diff_columns, _diff))
+register_output(OutputFamily(
+    "attribution", "the gain split into miRNA, vesicle and vehicle contributions (Shapley)",
+    ("mechanisms",), _attr_columns, _attr))
 DEFAULT_OUTPUTS = ("outcome", "gain", "knockdown", "exposure")
 
 
@@ -216,7 +272,13 @@ def default_day(model: Any) -> float:
 
 
 def untreated_spec(spec: Any) -> Any:
-    """The same subject without treatment: dose 0 and no vehicle (intravenous route)."""
+    """The same subject without treatment: the body model's own untreated arm
+    (``exomir.body.simulate.untreated_spec``: dose 0, every mechanism off) when it has one,
+    else dose 0 and no vehicle (intravenous route)."""
+    from exomir.body import simulate as body_simulate
+
+    if hasattr(body_simulate, "untreated_spec"):
+        return body_simulate.untreated_spec(spec)
     from exomir.body.spec import BodySpec
     from exomir.core import Dose, Route
 
@@ -237,7 +299,7 @@ class BodyEvaluator:
     rtol: float = 1e-5
     engine: str = "auto"
     comparator: Any | None = None  # BodyModel of another design ("difference")
-    scenarios: dict[str, Any] = field(default_factory=dict)  # name -> BodyModel
+    scenarios: dict[str, Any] = field(default_factory=dict)  # name -> (BodyModel, overrides)
     columns: list[Column] = field(default_factory=list)
     families: list[str] = field(default_factory=list)
 
@@ -271,11 +333,19 @@ class BodyEvaluator:
                 raise InputError("the 'difference' output needs a comparator design",
                                  field="--outputs", value="difference",
                                  accepted="outcome, gain, knockdown, exposure")
-            self.scenarios["comparator"] = self.comparator
+            self.scenarios["comparator"] = (self.comparator, {})
         if "untreated" in needs and "untreated" not in self.scenarios:
             from exomir.body.model import build_model
 
-            self.scenarios["untreated"] = build_model(untreated_spec(self.model.spec))
+            self.scenarios["untreated"] = (build_model(untreated_spec(self.model.spec)), {})
+        if "mechanisms" in needs:  # the 8 switch combinations of the same model
+            enabled = [self.model.table.value(f"mech_{m}") > 0 for m in MECHANISMS]
+            for c in coalitions():
+                if all(bool(c[i]) == enabled[i] for i in range(3)):
+                    continue  # the treated run itself
+                sw = {f"mech_{m}": float(c[i] and enabled[i]) for i, m in enumerate(MECHANISMS)}
+                self.scenarios.setdefault(f"mechanisms_{''.join(map(str, c))}",
+                                          (self.model, sw))
         self.times = np.unique(np.concatenate([default_times(self.model.days), [self.day]]))
 
     @property
@@ -284,15 +354,19 @@ class BodyEvaluator:
         10 x rtol. Parameters acting only downstream still change the adaptive steps."""
         return 10.0 * self.rtol
 
-    def _run(self, model: Any, X: np.ndarray, threads: int | None) -> Any:
+    def _run(self, model: Any, X: np.ndarray, threads: int | None,
+             extra: Mapping[str, float] | None = None) -> Any:
         from exomir.body.simulate import simulate
 
-        ov = {n: X[:, i] for i, n in enumerate(self.names)}
+        ov: dict[str, Any] = {n: X[:, i] for i, n in enumerate(self.names)}
+        ov.update(extra or {})
         try:
             return simulate(model, len(X), variability=False, overrides=ov, times=self.times,
                             rtol=self.rtol, engine=self.engine,  # type: ignore[arg-type]
                             threads=threads)
-        except RuntimeError as exc:
+        except (RuntimeError, InputError) as exc:
+            if isinstance(exc, InputError) and "underflow" not in str(exc):
+                raise
             raise ModelFailure(_failure(exc, X, self.names)) from None
 
     def evaluate(self, X: np.ndarray, threads: int | None = None) -> np.ndarray:
@@ -300,8 +374,8 @@ class BodyEvaluator:
         if len(X) == 0:
             return np.empty((0, len(self.columns)))
         ctx = OutputContext(self.model, float(self.day or 0.0), self._run(self.model, X, threads))
-        for name, model in self.scenarios.items():
-            ctx.scenarios[name] = self._run(model, X, threads)
+        for name, (model, extra) in self.scenarios.items():
+            ctx.scenarios[name] = self._run(model, X, threads, extra)
         vals: dict[str, np.ndarray] = {}
         for f in self.families:
             vals.update(OUTPUTS[f].compute(ctx))
@@ -319,7 +393,7 @@ class BodyEvaluator:
     def token(self) -> str:
         return _token((self.model.spec.model_dump_json(), self.names, self.families, self.day,
                        self.rtol, self.engine, [p.value for p in self.model.table],
-                       sorted(self.scenarios)))
+                       sorted(self.scenarios), self.comparator is not None))
 
 
 def _failure(exc: Exception, X: np.ndarray, names: Sequence[str]) -> str:

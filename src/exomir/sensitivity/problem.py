@@ -65,6 +65,14 @@ def parameter_group(p: Parameter) -> str:
     return str(g) if g else name_group(p.name)
 
 
+SWITCH_GROUPS = {"mechanism switches"}
+
+
+def is_switch(p: Parameter) -> bool:
+    """An on/off switch of a model structure (``mech_*``), never sampled as uncertain."""
+    return p.name.startswith("mech_") or (getattr(p, "group", None) or "") in SWITCH_GROUPS
+
+
 def default_distribution(low: float, high: float) -> tuple[Dist, str]:
     """(distribution, reason) for a range: log-uniform if positive and > 10x, else uniform."""
     if low > 0 and high / low > LOG_SPAN:
@@ -344,6 +352,9 @@ class SensitivityProblem:
                                        unit=p.unit))
                 continue
             if p.name in fixed:
+                continue
+            if is_switch(p):
+                fixed[p.name] = "a mechanism switch (on/off), not an uncertainty"
                 continue
             if p.low is None or p.high is None or not p.low < p.high:
                 fixed[p.name] = ("no range: " + (f"sourced ({p.source})" if p.source
