@@ -80,18 +80,19 @@ def test_simulate_uncertainty_shows_both_bands() -> None:
 def test_calibration_file_turns_a_fitted_value_into_a_factor(tmp_path: Path) -> None:
     cal = tmp_path / "cal.yaml"
     cal.write_text("parameters:\n"
-                   "  - {name: k_heal, value: 0.1335, scale: log, se: 0.1}\n"
-                   "  - {name: vehicle_heal_gain, value: 0.64, scale: lin, ci: [0.4, 0.9]}\n")
-    res = runner.invoke(app, ["sensitivity", str(WOUND), "--group", "outcome model,vehicle",
+                   "  - {name: emax_ev, value: 0.8, scale: log, se: 0.1}\n"
+                   "  - {name: ec50_ev, value: 10, scale: lin, ci: [5, 15]}\n")
+    res = runner.invoke(app, ["sensitivity", str(WOUND),
+                              "--param", "emax_ev,ec50_ev,diabetic_heal_factor",
                               "--n", "8", "--no-second-order", "--outputs", "outcome",
                               "--calibration", str(cal), "--format", "json"])
     assert res.exit_code == 0, res.output
     factors = {f["name"]: f for f in json.loads(res.output)["problem"]["factors"]}
-    assert factors["k_heal"]["dist"] == "lognormal"
-    assert factors["k_heal"]["origin"].startswith("calibration CI")
-    assert factors["vehicle_heal_gain"]["dist"] == "normal"
+    assert factors["emax_ev"]["dist"] == "lognormal"  # sourced, no range: fixed without it
+    assert factors["emax_ev"]["origin"].startswith("calibration CI")
+    assert factors["ec50_ev"]["dist"] == "normal"  # the calibration replaces the range
     assert factors["diabetic_heal_factor"]["origin"] == "assumption range"
     bad = tmp_path / "bad.yaml"
-    bad.write_text("parameters:\n  - {name: k_heal, value: 0.1, scale: ln}\n")
+    bad.write_text("parameters:\n  - {name: emax_ev, value: 0.1, scale: ln}\n")
     res = runner.invoke(app, ["sensitivity", str(WOUND), "--calibration", str(bad)])
     assert res.exit_code == 2 and "parameters[0].scale" in res.output

@@ -32,8 +32,9 @@ def client() -> Iterator[Any]:
 
 def _setup() -> tuple[SensitivityProblem, BodyEvaluator]:
     m = model(WOUND)
-    prob = SensitivityProblem.from_table(m.table, groups=["cellular uptake",
-                                                          "vesicle bioactivity"])
+    prob = SensitivityProblem.from_table(m.table, names=[
+        "ec50_ev", "f_escape", "k_endosome", "vmax_cell_uptake", "k_effect",
+        "diabetic_heal_factor"])
     return prob, BodyEvaluator(m, prob.names)
 
 

@@ -107,7 +107,7 @@ def test_screen_removes_exactly_the_inert_factors() -> None:
     res = run_sensitivity(prob, FunctionEvaluator(f, prob.names), n=64, seed=0)
     assert res.screened == ["x2"]
     assert res.labels == ["x1", "x3"]
-    assert res.problem.fixed["x2"].startswith("not read")
+    assert res.problem.fixed["x2"].startswith("no effect")
 
 
 def test_grouped_sobol_matches_the_closed_group_index() -> None:

@@ -3,10 +3,11 @@
 :func:`run_sensitivity` chains the steps the way SALib's ``ProblemSpec`` does, on exomir's
 own engines:
 
-1. **screen** (``screen=True``): the nominal row and every factor alone at each end of its
-   range. A factor whose outputs are bit-identical to the nominal ones at both ends is not
-   read by this model structure (e.g. the intranasal absorption rate in a hydrogel wound
-   model); it is removed and listed in ``result.screened`` (2k+1 runs).
+1. **screen** (``screen=True``): from the nominal row and from 3 random rows, every factor
+   alone at each end of its range. A factor whose outputs stay bit-identical at both ends from
+   all four base rows has no effect (in practice: it is not read by this model structure,
+   e.g. the intranasal absorption rate in a hydrogel wound model); it is removed and listed in
+   ``result.screened`` (4·(2k+1) runs).
 2. **sample**: the method's design on the unit hypercube, mapped to parameter values by
    :meth:`SensitivityProblem.transform`.
 3. **evaluate**: rows in fixed-size chunks on the engine (local or Dask); outputs in order.
@@ -36,23 +37,36 @@ Progress = Callable[[str, int, int], None]  # (stage, done, total)
 CONVERGENCE_RESAMPLES = 10  # the n/2 analysis compares point estimates; its CIs are unused
 
 
+SCREEN_POINTS = 3  # random base points of the screen, besides the nominal one
+
+
 def screen(problem: SensitivityProblem, evaluator: Evaluator, engine: Engine,
-           chunk_size: int = DEFAULT_CHUNK) -> tuple[list[str], np.ndarray]:
-    """Factors whose outputs are bit-identical to nominal at both ends; and nominal outputs."""
+           chunk_size: int = DEFAULT_CHUNK, points: int = SCREEN_POINTS, seed: int = 0
+           ) -> tuple[list[str], np.ndarray]:
+    """Factors with no effect: outputs bit-identical when the factor alone moves to either end
+    of its range, from the nominal point and from ``points`` random points of the design
+    space (so a parameter read only beyond a threshold, e.g. a cut-off, is kept).
+    Returns the inert factors and the nominal outputs. (2k + 1)·(points + 1) runs."""
     k = problem.k
-    x0 = problem.nominal()
     lo, hi = problem.ends()
-    X = np.repeat(x0[None, :], 2 * k + 1, axis=0)
-    for i in range(k):
-        X[1 + 2 * i, i] = lo[i]
-        X[2 + 2 * i, i] = hi[i]
-    Y = run_chunks(engine, evaluator, X, chunk_size)
+    rng = np.random.default_rng([seed, 7])
+    bases = np.vstack([problem.nominal()[None, :],
+                       problem.transform(rng.random((points, k)))])
+    blocks = []
+    for b in bases:
+        X = np.repeat(b[None, :], 2 * k + 1, axis=0)
+        for i in range(k):
+            X[1 + 2 * i, i] = lo[i]
+            X[2 + 2 * i, i] = hi[i]
+        blocks.append(X)
+    Y = run_chunks(engine, evaluator, np.vstack(blocks), chunk_size)
+    Y = Y.reshape(len(bases), 2 * k + 1, -1)
     inert = []
     for i, f in enumerate(problem.factors):
-        if f.block is None and np.array_equal(Y[1 + 2 * i], Y[0]) \
-                and np.array_equal(Y[2 + 2 * i], Y[0]):
+        if f.block is None and all(np.array_equal(y[1 + 2 * i], y[0])
+                                   and np.array_equal(y[2 + 2 * i], y[0]) for y in Y):
             inert.append(f.name)
-    return inert, Y[0]
+    return inert, Y[0, 0]
 
 
 def _analyze_columns(method: Method, salib: dict[str, Any], U: np.ndarray, Y: np.ndarray,
@@ -168,17 +182,20 @@ def run_sensitivity(
     runs = 0
     eval_s = 0.0
     if screen_inert:
-        say("screening", 0, 2 * problem.k + 1)
+        n_screen = (2 * problem.k + 1) * (SCREEN_POINTS + 1)
+        say("screening", 0, n_screen)
         t0 = time.perf_counter()
-        screened, nominal_out = screen(problem, evaluator, eng, chunk_size)
+        screened, nominal_out = screen(problem, evaluator, eng, chunk_size, seed=seed)
         eval_s += time.perf_counter() - t0
-        runs += 2 * problem.k + 1
-        say("screening", 2 * problem.k + 1, 2 * problem.k + 1)
+        runs += n_screen
+        say("screening", n_screen, n_screen)
         if screened:
-            problem = problem.without(screened, "not read by this model structure (outputs "
-                                                "bit-identical at both ends of its range)")
-            notes.append(f"{len(screened)} parameters are not read by this model and were "
-                         f"left out: {', '.join(screened)}")
+            problem = problem.without(screened, "no effect: outputs bit-identical with it at "
+                                                "either end of its range, from the nominal "
+                                                "and 3 random points")
+            notes.append(f"{len(screened)} parameters had no effect on any output at the "
+                         "screen's 4 base points (most are not read by this model structure) "
+                         f"and were left out: {', '.join(screened)}")
         if problem.k < 2:
             raise InputError("fewer than two parameters influence the outputs",
                              field="parameters", value=problem.names)

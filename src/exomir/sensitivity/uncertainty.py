@@ -155,8 +155,9 @@ def uncertainty_bands(
         inert, _ = screen(prob, BodyEvaluator(model, prob.names, ("outcome",), day=day,
                                               rtol=rtol), eng, chunk_size)
         if inert:
-            prob = prob.without(inert, "not read by this model structure")
-            notes.append(f"{len(inert)} parameters are not read by this model: "
+            prob = prob.without(inert, "no effect at the screen's base points")
+            notes.append(f"{len(inert)} parameters had no effect at the screen's base "
+                         "points (most are not read by this model) and were left out: "
                          + ", ".join(inert))
     theta = prob.transform(qmc.LatinHypercube(d=prob.k, seed=seed).random(n_draws))
     mult = variability_multipliers(model, n_subjects, seed)
