@@ -215,3 +215,28 @@ def test_difference_between_two_designs_is_per_row() -> None:
     ctx = OutputContext(m, 14.0, res_b)
     assert np.array_equal(y[:, 1], y[:, 0] - ctx.outcome(res_b))
     assert ev.simulations_per_row == 2
+
+
+def test_attribution_output_equals_the_body_models_shapley_split() -> None:
+    """The 'attribution' family: per row, the Shapley contributions of the mechanism
+    switches, as exomir.body.attribution computes them; they sum to the gain."""
+    from exomir.sensitivity.evaluate import has_mechanisms
+
+    m = model(WOUND)
+    if not has_mechanisms(m):
+        pytest.skip("this body model has no mechanism switches (before the mechanisms issue)")
+    from exomir.body.attribution import attribute
+
+    names = ["ec50_ev", "f_escape"]
+    ev = BodyEvaluator(m, names, ("gain", "attribution"))
+    x = np.array([[20.0, 0.05], [200.0, 0.01]])
+    y = dict(zip([c.name for c in ev.columns], ev.evaluate(x).T, strict=True))
+    key = "wound_closure_pct_day14"
+    for r in range(2):
+        att = attribute(m, 1, None, variability=False, rtol=ev.rtol,
+                        overrides=dict(zip(names, x[r], strict=True))).primary
+        for i, mech in enumerate(("mirna", "vesicle", "vehicle")):
+            got = y[f"contribution_{mech}_{key}"][r]
+            assert np.isclose(got, att.contributions[i, 0], rtol=1e-6, atol=1e-6), mech
+    total = sum(y[f"contribution_{mech}_{key}"] for mech in ("mirna", "vesicle", "vehicle"))
+    assert np.allclose(total, y[f"gain_{key}"], atol=0.05)  # y(none) vs the dose-0 arm
