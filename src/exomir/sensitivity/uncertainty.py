@@ -126,13 +126,17 @@ def uncertainty_bands(
     rtol: float = 1e-5,
     calibration: Any = None,
     screen_inert: bool = True,
+    include_cv: bool = True,
     progress: Callable[[int, int], None] | None = None,
 ) -> UncertaintyResult:
     """Variability, uncertainty and combined bands for a therapy (spec path, BodySpec or
     BodyModel). ``engine``: default local (``get_engine(scheduler)`` gives a Dask one).
 
     Runs ``(n_draws + 1) x n_subjects`` subjects (x2 when ``gain`` needs the untreated
-    course); ``problem`` defaults to every uncertain parameter of the model's table."""
+    course); ``problem`` defaults to every uncertain parameter of the model's table.
+    ``include_cv``: also draw the between-subject CVs that are assumptions (``cv_<name>``
+    factors from ``ParameterTable.cv_parameters()``, when the table has them); a subject's
+    factor is then exp(σ_j·z) with its own z and the draw's σ_j = sqrt(ln(1 + cv_j²))."""
     from scipy.stats import qmc
 
     from exomir.core import InputError
@@ -153,22 +157,44 @@ def uncertainty_bands(
         from exomir.sensitivity.analysis import screen
 
         inert, _ = screen(prob, BodyEvaluator(model, prob.names, ("outcome",), day=day,
-                                              rtol=rtol), eng, chunk_size)
+                                              rtol=rtol), eng, chunk_size, seed=seed)
         if inert:
             prob = prob.without(inert, "no effect at the screen's base points")
             notes.append(f"{len(inert)} parameters had no effect at the screen's base "
                          "points (most are not read by this model) and were left out: "
                          + ", ".join(inert))
-    theta = prob.transform(qmc.LatinHypercube(d=prob.k, seed=seed).random(n_draws))
     mult = variability_multipliers(model, n_subjects, seed)
-    names = list(dict.fromkeys([*prob.names, *mult]))
+    if include_cv and problem is None and hasattr(model.table, "cv_parameters"):
+        from exomir.core import ParameterTable
+
+        cvs = [p for p in model.table.cv_parameters() if p.name[3:] in mult]
+        cv_prob = SensitivityProblem.from_table(ParameterTable(cvs))
+        if cv_prob.k:
+            prob = SensitivityProblem([*prob.factors, *cv_prob.factors],
+                                      {**prob.fixed, **cv_prob.fixed}, prob.blocks, prob.source)
+            notes.append(f"{cv_prob.k} between-subject CVs are assumptions and are drawn too "
+                         f"({len(cv_prob.fixed)} sourced CVs held)")
+    theta = prob.transform(qmc.LatinHypercube(d=prob.k, seed=seed).random(n_draws))
+    cv_cols = {n[3:]: j for j, n in enumerate(prob.names) if n.startswith("cv_")
+               and n[3:] in mult}
+    model_names = [n for n in prob.names if n not in {f"cv_{p}" for p in cv_cols}]
+    names = list(dict.fromkeys([*model_names, *mult]))
     base = np.array([model.table.value(n) for n in names])
     typical = np.repeat(base[None, :], n_draws + 1, axis=0)  # row 0: nominal
     for j, n in enumerate(prob.names):
-        typical[1:, names.index(n)] = theta[:, j]
+        if n in names:
+            typical[1:, names.index(n)] = theta[:, j]
     X = np.repeat(typical, n_subjects, axis=0)
     for n, f in mult.items():
-        X[:, names.index(n)] *= np.tile(f, n_draws + 1)
+        col = names.index(n)
+        if n in cv_cols:  # the draw's own CV: exp(sigma_j z) with the subject's z
+            cv0 = model.table[n].cv
+            z = np.log(f) / np.sqrt(np.log1p(cv0**2))
+            cv = np.concatenate([[cv0], theta[:, cv_cols[n]]])
+            sig = np.sqrt(np.log1p(cv**2))
+            X[:, col] *= np.exp(np.outer(sig, z)).ravel()
+        else:
+            X[:, col] *= np.tile(f, n_draws + 1)
     ev = BodyEvaluator(model, names, tuple(outputs), day=day, rtol=rtol)
     Y = run_chunks(eng, ev, X, chunk_size, progress).reshape(n_draws + 1, n_subjects, -1)
     nominal, draws = Y[0], Y[1:]
