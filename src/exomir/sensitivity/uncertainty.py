@@ -195,6 +195,16 @@ def uncertainty_bands(
             X[:, col] *= np.exp(np.outer(sig, z)).ravel()
         else:
             X[:, col] *= np.tile(f, n_draws + 1)
+    from exomir.body import model as body_model
+
+    for n in getattr(body_model, "FRACTIONS", ()):
+        if n in names:  # a fraction drawn above 1 (typical value x subject factor) is 1
+            col = names.index(n)
+            over = int((X[:, col] > 1.0).sum())
+            if over:
+                X[:, col] = np.minimum(X[:, col], 1.0)
+                notes.append(f"{n}: {over} of {len(X)} subject values above 1 set to 1 "
+                             "(a fraction)")
     ev = BodyEvaluator(model, names, tuple(outputs), day=day, rtol=rtol)
     Y = run_chunks(eng, ev, X, chunk_size, progress).reshape(n_draws + 1, n_subjects, -1)
     nominal, draws = Y[0], Y[1:]
