@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from exomir.core import InputError
+from exomir.sensitivity.text import ordinal
 
 console = Console()
 
@@ -26,12 +27,6 @@ def _fmt(v: Any, c: Any = None) -> str:
     if c is None or c != c:
         return f"{v:.3g}"
     return f"{v:.3f} ± {c:.3f}"
-
-
-def ordinal(x: float) -> str:
-    k = round(x)
-    suffix = "th" if 10 <= k % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(k % 10, "th")
-    return f"{k}{suffix}"
 
 
 def print_result(res: Any, top: int = 8) -> None:

@@ -34,6 +34,7 @@ from exomir.sensitivity.engine import DEFAULT_CHUNK, Engine, LocalEngine, run_ch
 from exomir.sensitivity.evaluate import BodyEvaluator, Column
 from exomir.sensitivity.problem import SensitivityProblem
 from exomir.sensitivity.result import _clean, _records
+from exomir.sensitivity.text import ordinal
 
 N_DRIVERS = 5
 
@@ -76,7 +77,7 @@ class UncertaintyResult:
                 f"(between-subject 5-95 %: {b['var_p05']:.3g}-{b['var_p95']:.3g}{unit}); "
                 f"at the 5th / 95th percentile of parameter uncertainty the median would be "
                 f"{b['unc_p05']:.3g} / {b['unc_p95']:.3g}{unit} (nominal at the "
-                f"{b['nominal_percentile']:.0f}th percentile); uncertainty and variability "
+                f"{ordinal(b['nominal_percentile'])} percentile); uncertainty and variability "
                 f"combined 5-95 %: {b['comb_p05']:.3g}-{b['comb_p95']:.3g}{unit}"
                 + (f"; dominated by {top}" if top else ""))
 
