@@ -49,9 +49,14 @@ def print_result(res: Any, top: int = 8) -> None:
         r["output"]: r for r in res.output_stats.to_dict("records")}
     for c in res.columns:
         conv = res.converged.get(c.name)
-        verdict = "" if conv is None else (" (converged: n/2 vs n)" if conv else
-                                           " [red](NOT converged: indices moved > 0.05 "
-                                           "between n/2 and n; raise --n)[/]")
+        detail = res.convergence_detail(c.name)
+        verdict = ""
+        if conv is not None and detail is not None:
+            change, stable = detail
+            verdict = (f" (converged: n/2 vs n, largest change {change:.3f})" if conv else
+                       f" [red](NOT converged: largest change {change:.3f} between n/2 and n "
+                       f"(> 0.05); five leading {'unchanged' if stable else 'changed'}; "
+                       "raise --n)[/]")
         tab = Table(title=f"{c.label} ({c.unit}){verdict}", title_justify="left")
         morris = res.method == "morris"
         for h in (["parameter" if res.by == "parameter" else "group", "group"]

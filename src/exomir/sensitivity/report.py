@@ -66,12 +66,17 @@ def sensitivity_section(result: SensitivityResult, title: str = "Global sensitiv
 
     sec = Section(title)
     sec.blocks.append(TextBlock(summary_text(result)))
-    bad = [c.label for c in result.columns if result.converged.get(c.name) is False]
+    bad = []
+    for c in result.columns:
+        d = result.convergence_detail(c.name)
+        if result.converged.get(c.name) is False and d is not None:
+            bad.append(f"{c.label} (largest change {d[0]:.3f}; five leading "
+                       f"{'unchanged' if d[1] else 'changed'})")
     if bad:
         sec.blocks.append(Warning_(
-            "Indices changed by more than 0.05 (or the five leading parameters changed) "
-            f"between n/2 and n for: {', '.join(bad)}; run with a larger n before relying on "
-            "their order.", severity="caution"))
+            "Not converged: an index changed by more than 0.05, or the five leading "
+            f"parameters changed, between n/2 and n for: {'; '.join(bad)}. Run with a "
+            "larger n before relying on their order.", severity="caution"))
     for note in result.notes:
         sec.blocks.append(TextBlock(note))
     heads = (["parameter" if result.by == "parameter" else "group", "group",

@@ -83,6 +83,18 @@ class SensitivityResult:
                 return c
         raise KeyError(name)
 
+    def convergence_detail(self, output: str) -> tuple[float, bool] | None:
+        """(largest change of the ranking index between n/2 and n, whether the five leading
+        labels are the same) for one output; None without a convergence check."""
+        if self.convergence is None:
+            return None
+        g = self.convergence[self.convergence["output"] == output]
+        if g.empty or g["at_n"].isna().all():
+            return None
+        top_n = set(g.sort_values("at_n", ascending=False)["label"].head(5))
+        top_h = set(g.sort_values("at_half", ascending=False)["label"].head(5))
+        return float(g["change"].max()), top_n == top_h
+
     def top(self, output: str | None = None, k: int = 5) -> pd.DataFrame:
         """The ``k`` labels with the largest ranking index for one output (default first)."""
         out = output or self.outputs[0]
