@@ -15,7 +15,9 @@ Two layers, kept apart:
   parameters): 5-95 %.
 
 The dominant parameters of the uncertainty band are ranked by the Spearman rank correlation
-between each parameter's draws and the headline (sign = direction). ``nominal_percentile`` says
+between each parameter's draws and the headline (sign = direction), listed when |rho| exceeds
+the level any of the k parameters reaches by chance 5 % of the time
+(Φ⁻¹(1 − 0.025/k)/√(N − 3), Bonferroni). ``nominal_percentile`` says
 where the nominal headline falls among the draws (50 = central; high = optimistic for a
 higher-is-better outcome).
 """
@@ -211,7 +213,12 @@ def uncertainty_bands(
     nominal, draws = Y[0], Y[1:]
     head = np.median(draws, axis=1)  # (n_draws, m)
     nom_head = np.median(nominal, axis=0)
-    noise = 1.96 / np.sqrt(max(n_draws - 3, 1))  # |rho| reached by chance 5 % of the time
+    from scipy.stats import norm
+
+    # |rho| that any of the k parameters reaches by chance 5 % of the time (Bonferroni over
+    # k; sd of a rank correlation ~ 1/sqrt(n - 3))
+    z_crit = float(norm.ppf(1.0 - 0.025 / max(prob.k, 1)))
+    noise = z_crit / np.sqrt(max(n_draws - 3, 1))
     rows, drivers = [], {}
     for j, c in enumerate(ev.columns):
         pooled = draws[:, :, j].ravel()
@@ -239,7 +246,8 @@ def uncertainty_bands(
              "the uncertainty band is the spread of the cohort median over parameter draws; "
              f"{n_subjects} subjects per draw (the same cohort for every draw)",
               f"dominant parameters: Spearman rank correlation with the cohort median over "
-              f"the draws, listed when |rho| > {noise:.2f} (1.96/sqrt(n_draws - 3))"]
+              f"the draws, listed when |rho| > {noise:.2f} (reached by chance by any of the "
+              f"{prob.k} parameters 5 % of the time: {z_crit:.2f}/sqrt(n_draws - 3))"]
     return UncertaintyResult(
         columns=list(ev.columns), bands=pd.DataFrame(rows), drivers=drivers, problem=prob,
         n_draws=n_draws, n_subjects=n_subjects, seed=seed, engine=eng.describe(),
