@@ -8,7 +8,7 @@ import pytest
 
 from exomir.sensitivity.analysis import run_sensitivity
 from exomir.sensitivity.engine import LocalEngine
-from exomir.sensitivity.evaluate import FunctionEvaluator
+from exomir.sensitivity.evaluate import Column, FunctionEvaluator
 from exomir.sensitivity.testfunctions import (
     LinearInert,
     SobolG,
@@ -135,3 +135,18 @@ def test_bad_sobol_n_is_an_input_error() -> None:
     with pytest.raises(InputError, match="power of 2"):
         run_sensitivity(prob, FunctionEvaluator(ishigami, prob.names), n=100,
                         screen_inert=False)
+
+
+def test_second_order_for_the_headline_and_first_total_order_for_the_rest() -> None:
+    """S2 comes for the first (headline) output; the other outputs are analysed on the A,
+    A_B and B rows of the same design and still match the analytic S1/ST."""
+    prob = ishigami_problem()
+    ev = FunctionEvaluator(lambda X: np.column_stack([ishigami(X), 2.0 * ishigami(X) + 1.0]),
+                           prob.names, [Column("y", "", "y", "f"), Column("z", "", "z", "f")])
+    res = run_sensitivity(prob, ev, n=N, seed=1, screen_inert=False)
+    ref = ishigami_indices()
+    assert set(res.second["output"]) == {"y"}
+    z = res.indices[res.indices["output"] == "z"]
+    assert _within(z["S1"].to_numpy(), z["S1_conf"].to_numpy(), ref["S1"]).all(), z
+    assert _within(z["ST"].to_numpy(), z["ST_conf"].to_numpy(), ref["ST"]).all(), z
+    assert set(res.converged) == {"y", "z"}

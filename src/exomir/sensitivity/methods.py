@@ -4,7 +4,8 @@ Every method turns a SALib problem dict and a base sample size ``n`` into a unit
 a unit sample with the model outputs ``Y`` (one column) into indices with bootstrap CIs:
 
 * ``sobol``: Saltelli's extension of the scrambled Sobol' sequence (``n`` a power of 2;
-  ``n·(D+2)`` runs, ``n·(2D+2)`` with second order; D = number of factors or groups);
+  ``n·(D+2)`` runs, ``n·(2D+2)`` with second order, S2 for the headline output;
+  D = number of factors or groups);
   first-order S1, total ST (Saltelli 2010 / Jansen estimators) and second-order S2, with
   bootstrap CIs (SALib ``sobol.analyze``). The first ``n/2`` base rows are a complete
   design of their own, so the convergence check (indices at n/2 and n) costs nothing.
