@@ -61,6 +61,8 @@ def analyze_spec(
     else local); ``comparator``: another design (spec path, BodySpec, BodyModel or a
     ``(spec, release)`` pair) for the ``difference`` output."""
     model = load_model(spec, release)
+    if calibration is None:  # the spec's own calibrated-parameter file, if it names one
+        calibration = getattr(model.spec.body, "calibration", None)
     problem = SensitivityProblem.from_table(model.table, groups=groups, names=names,
                                             calibration=calibration,
                                             source=f"parameter table of '{model.spec.therapy.name}'")

@@ -152,6 +152,8 @@ def uncertainty_bands(
     from exomir.sensitivity.api import load_model
 
     model = load_model(model)
+    if calibration is None:
+        calibration = getattr(model.spec.body, "calibration", None)
     t_start = time.perf_counter()
     prob = problem or SensitivityProblem.from_table(model.table, calibration=calibration)
     eng = engine or LocalEngine()
