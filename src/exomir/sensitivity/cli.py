@@ -38,7 +38,7 @@ def print_result(res: Any, top: int = 8) -> None:
     console.print(f"[bold]{res.model.get('name', 'model')}[/]: {summary_text(res)}")
     if n_assumed:
         console.print(f"[yellow]note:[/] {n_assumed} of the {p.k} uncertain inputs are "
-                      "assumptions (ranges, no source value); the indices show how much each "
+                      "flagged assumptions (a plausible range, no measured value); the indices show how much each "
                       "answer rests on them.")
     for note in res.notes:
         console.print(f"[dim]{note}[/]")
