@@ -17,8 +17,9 @@ from rich.table import Table
 from exomir.core.errors import InputError
 from exomir.evidence import analysis, plots, rob
 from exomir.evidence.arms import read_extraction_sheet
-from exomir.evidence.effects import MEASURES, describe_measure, escalc, is_log_scale
-from exomir.evidence.meta import METHODS, MetaResult, rma
+from exomir.evidence.effects import MEASURES, describe_measure, is_log_scale
+from exomir.evidence.meta import METHODS, MetaResult
+from exomir.evidence.run import KbMeta, kb_meta, meta_analysis
 
 console = Console()
 evidence_app = typer.Typer(help="Evidence synthesis: effect sizes, meta-analysis (metafor "
@@ -126,66 +127,25 @@ def meta(
     with warnings.catch_warnings(record=True) as wlist:
         warnings.simplefilter("always")
         if data is not None:
-            df = _read_csv(data)
+            run = meta_analysis(_read_csv(data), measure=measure, method=method, knha=knha,
+                                by=by, mods=_mods(mods), bias=bias, loo=loo, level=level)
         else:
             if outcome is None:
                 raise InputError("--indication needs --outcome (e.g. wound_closure)",
                                  field="--outcome")
-            if measure not in ("SMD", "MD", "ROM"):
-                raise InputError("arm-level outcomes from the knowledge base are continuous",
-                                 field="--measure", value=measure, accepted="SMD, MD, ROM")
-            from exomir.evidence.synthesis import synthesize_kb
             from exomir.kb import open_kb
 
-            syn = synthesize_kb(open_kb(), str(indication), outcome, timepoint_days=timepoint,
-                                impute_sd=impute_sd, measure=measure, method=method,
-                                test="knha" if knha else "z", level=level)
-            table = syn.main.table
-            report = _gated_report(syn)
-            if syn.main.kind != "meta-analysis":
-                if mods or by or bias or loo or plot or funnel or bubble:
-                    raise InputError(
-                        f"--by/--mods/--bias/--leave1out and plots need a meta-analysis; "
-                        f"the {syn.indication.value} pool has k = {syn.main.k} "
-                        f"({syn.main.kind})", field="--indication", value=indication)
-                _print_synthesis(syn, fmt, report)
+            kbm = kb_meta(open_kb(), str(indication), outcome, timepoint=timepoint,
+                          impute_sd=impute_sd, measure=measure, method=method, knha=knha,
+                          by=by, mods=_mods(mods), bias=bias, loo=loo, level=level,
+                          figures=bool(plot or funnel or bubble))
+            syn, report = kbm.synthesis, kbm.report
+            if kbm.run is None:
+                _print_synthesis(kbm, fmt)
                 return
-            df = table.data
-        es = escalc(measure, df)
-        test = "knha" if knha else "z"
-        slab = es["study"].astype(str).tolist()
-        out: dict[str, Any]
-        if mods:
-            r = analysis.meta_regression(es, [m.strip() for m in mods.split(",")],
-                                         method=method, test=test)
-            res_plot: Any = r
-            out = r.to_dict()
-        elif by:
-            if by not in es.columns:
-                raise InputError("subgroup column not found", field="--by", value=by,
-                                 accepted=list(map(str, es.columns)))
-            groups = es[by].fillna("NR").astype(str).tolist()
-            sg = analysis.subgroups(es["yi"], es["vi"], groups, method=method, test=test,
-                                    slab=slab, by=by, level=level)
-            r = sg.overall
-            res_plot = sg
-            out = sg.overall.to_dict()
-            out["subgroups"] = sg.to_dict()
-        else:
-            r = rma(es["yi"], es["vi"], method=method, test=test, slab=slab, level=level)
-            res_plot = r
-            out = r.to_dict()
-        out["measure"] = measure
-        out["measure_description"] = describe_measure(measure)
-        tf = None
-        if bias and r.int_only:
-            eg, bg, tf = analysis.egger(r), analysis.begg(r), analysis.trimfill(r)
-            out["small_study"] = {"egger": eg.to_dict(), "begg": bg.to_dict(),
-                                  "trimfill": {"k0": tf.k0, "side": tf.side,
-                                               "estimate": tf.fit.estimate,
-                                               "ci_lb": tf.fit.ci_lb, "ci_ub": tf.fit.ci_ub}}
-        if loo and r.int_only:
-            out["leave1out"] = analysis.leave1out(r).to_dict("records")
+            run = kbm.run
+        r, res_plot, tf, out = run.result, run.plot_result, run.trimfill, run.data
+        sg: Any = res_plot  # the SubgroupResult with --by
         if plot is not None:
             if mods:
                 raise InputError("--plot draws a forest plot; use --bubble with --mods",
@@ -196,14 +156,7 @@ def meta(
                                                     and r.k >= 3 else None), measure=measure)
         if bubble is not None:
             plots.bubble(r, bubble)
-    caught = [str(w.message) for w in wlist]
-    k_note = _few_studies(r.k) if r.int_only else None
-    if k_note:
-        caught.insert(0, k_note)
-    if report is not None:
-        out["source"] = {"knowledge_base": True, "indication": indication, "outcome": outcome,
-                         **report}
-        out["gates"] = syn.to_dict()
+    caught = run.warnings + [str(w.message) for w in wlist]  # then the plots'
     if caught:
         out["warnings"] = caught
     if fmt == Fmt.json:
@@ -241,22 +194,8 @@ def meta(
         _print_subgroups_and_published(syn)
 
 
-def _few_studies(k: int) -> str | None:
-    if k == 1:
-        return "k = 1: a single study, not a meta-analysis (tau^2, I^2 and Q are undefined)"
-    if k < 3:
-        return f"k = {k} < 3 studies: tau^2 and I^2 cannot be estimated with any precision"
-    return None
-
-
-def _gated_report(syn: Any) -> dict[str, Any]:
-    """The main pool's arm-table report with the gated studies counted as left out."""
-    rep = syn.main.table.report()
-    gated = [{"study": x["study"], "reason": x["detail"]} for x in syn.kept_out]
-    rep["studies_considered"] = len(syn.considered)
-    rep["left_out"] = gated + rep["left_out"]
-    rep["studies_left_out"] = len(syn.considered) - rep["studies_pooled"]
-    return rep
+def _mods(mods: str | None) -> list[str] | None:
+    return [m.strip() for m in mods.split(",")] if mods else None
 
 
 def _print_kb_header(syn: Any, report: dict[str, Any]) -> None:
@@ -307,13 +246,12 @@ def _print_subgroups_and_published(syn: Any) -> None:
         console.print(f"Published syntheses: {syn.published_note}", highlight=False)
 
 
-def _print_synthesis(syn: Any, fmt: Fmt, report: dict[str, Any]) -> None:
+def _print_synthesis(kbm: KbMeta, fmt: Fmt) -> None:
     """The knowledge-base route when the main pool is not a meta-analysis (k <= 1)."""
+    syn: Any = kbm.synthesis
+    report = kbm.report
     if fmt == Fmt.json:
-        out = syn.to_dict()
-        out["source"] = {"knowledge_base": True, "indication": syn.indication.value,
-                         "outcome": syn.outcome, **report}
-        typer.echo(json.dumps(out, indent=2, default=_json_default))
+        typer.echo(json.dumps(kbm.data, indent=2, default=_json_default))
         return
     _print_kb_header(syn, report)
     m = syn.main
