@@ -47,7 +47,7 @@ def test_sensitivity_table_for_the_pain_example_by_group() -> None:
     assert res.exit_code == 0, res.output
     assert "paw withdrawal threshold at day 21" in res.output
     assert "mu* ± 95 % CI" in res.output and "vesicle bioactivity" in res.output
-    assert "note:" in res.output and "are assumptions" in res.output
+    assert "note:" in res.output and "flagged assumptions" in res.output
 
 
 def test_bad_inputs_exit_2_with_one_line() -> None:
