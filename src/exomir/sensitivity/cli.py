@@ -147,11 +147,13 @@ def sensitivity_cmd(
     n: Annotated[int, typer.Option("--n", help="Base samples (sobol: a power of 2), "
                                    "trajectories (morris) or points per curve (efast).")] = 512,
     outputs: Annotated[list[str] | None, typer.Option(
-        help="Comma-separated: outcome, gain, knockdown, exposure (default all).")] = None,
+        help="Comma-separated: outcome, gain, knockdown, exposure (default: these four), "
+             "attribution (miRNA/vesicle/vehicle contributions, 8 x the runs).")] = None,
     day: Annotated[float | None, typer.Option(help="Outcome day (default 14 wound, 21 pain).")
                    ] = None,
     group: Annotated[list[str] | None, typer.Option(
-        help="Only these parameter groups (comma-separated), e.g. 'cellular uptake'.")] = None,
+        help="Only these parameter groups (comma-separated), e.g. 'cell uptake,RISC' (the "
+             "table's group column).")] = None,
     param: Annotated[list[str] | None, typer.Option(
         help="Only these parameters (comma-separated).")] = None,
     by_group: Annotated[bool, typer.Option("--by-group", help="One index per parameter "
@@ -164,11 +166,13 @@ def sensitivity_cmd(
                          ] = None,
     seed: Annotated[int, typer.Option(help="Seed of the design and the bootstrap.")] = 0,
     second_order: Annotated[bool, typer.Option(
-        "--second-order/--no-second-order", help="Sobol' S2 (doubles the runs).")] = True,
+        "--second-order/--no-second-order", help="Sobol' S2 for the headline output "
+        "(doubles the runs).")] = True,
     convergence: Annotated[bool, typer.Option(
         "--convergence/--no-convergence", help="Compare indices at n/2 and n.")] = True,
     screen: Annotated[bool, typer.Option(
-        "--screen/--no-screen", help="Leave out parameters the model does not read.")] = True,
+        "--screen/--no-screen", help="Leave out parameters with no effect on any output "
+        "(one at a time from 4 base points; mostly ones the model does not read).")] = True,
     chunk_size: Annotated[int, typer.Option(help="Samples per task.")] = 256,
     rtol: Annotated[float, typer.Option(help="Relative tolerance of the solver.")] = 1e-5,
     top: Annotated[int, typer.Option(help="Rows per output table.")] = 8,
