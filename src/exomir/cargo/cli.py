@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-import pandas as pd
 import typer
 from rich.console import Console
+from rich.progress import Progress
 from rich.table import Table
 
 from exomir.core.errors import InputError
+
+if TYPE_CHECKING:  # pandas loads when a command runs, not at start-up
+    import pandas as pd
 
 console = Console()
 cargo_app = typer.Typer(help="Cargo design: miRNA target sites, context++ scores, pathway "
@@ -45,32 +48,72 @@ def scan_cmd(
     mask_5p: Annotated[int, typer.Option("--mask-5p", help="Mask the first N nt of each UTR "
                                          "(ribosome shadow; 0 = off).")] = 14,
     scores: Annotated[bool, typer.Option(help="Add context++ score columns.")] = True,
+    sa: Annotated[bool, typer.Option("--sa", help="Add site accessibility (ViennaRNA "
+                                     "RNAplfold W 80, L 40; about 8 kb/s per core).")] = False,
+    air: Annotated[Path | None, typer.Option(help="TargetScan AIR file (gene, start, end, "
+                                             "AIR %): isoform-weighted features and "
+                                             "weighted context++ scores.")] = None,
+    orf: Annotated[Path | None, typer.Option(help="ORF sequences (FASTA or TargetScan "
+                                             "table): ORF length and ORF 8mer terms.")] = None,
+    pct: Annotated[bool, typer.Option("--pct", help="Add PCT from the multi-species "
+                                      "alignment in --utr (needs --species and a "
+                                      "miR_Family_Info --mirna).")] = False,
+    targetscan_compat: Annotated[bool, typer.Option(
+        "--targetscan-compat", help="Reproduce TargetScan 7's public-code quirks "
+        "(see docs/cargo.md).")] = False,
+    threads: Annotated[int | None, typer.Option(help="Concurrent UTR chunks (default: CPUs).")
+                       ] = None,
     out: Annotated[Path | None, typer.Option(help="Write sites to .tsv or .parquet.")] = None,
 ) -> None:
     """Find canonical miRNA target sites in 3'UTRs (TargetScan 7 compatible)."""
-    from exomir.cargo.context import score_sites
     from exomir.cargo.inputs import read_mirnas, read_utrs
-    from exomir.cargo.sites import scan
+    from exomir.cargo.output import SiteWriter
+    from exomir.cargo.pipeline import scan_and_score
 
     if out is not None and out.suffix not in (".tsv", ".parquet"):
         raise InputError("output must end in .tsv or .parquet", field="out", value=str(out))
     mirs = read_mirnas(mirna, species)
     utrs = read_utrs(utr, species)
-    with console.status(f"scanning {len(mirs)} miRNAs x {len(utrs)} UTRs"):
-        table = scan(mirs, utrs, site_types=_site_types(site_types), mask_5p=mask_5p)
-    if scores:
-        with console.status(f"scoring {len(table)} sites (context++)"):
-            frame = score_sites(table, utrs, mature=dict(mirs), mask_5p=mask_5p)
-    else:
-        frame = table.to_frame()
-    if out is None:
-        typer.echo(frame.to_csv(sep="\t", index=False, float_format="%.3f"), nl=False)
-    elif out.suffix == ".parquet":
-        frame.to_parquet(out, index=False)
-    else:
-        frame.to_csv(out, sep="\t", index=False, float_format="%.4f")
+    kw: dict[str, Any] = {"sa": sa, "targetscan_compat": targetscan_compat}
+    if air is not None:
+        from exomir.cargo.isoforms import read_airs
+
+        kw["airs"] = read_airs(air)
+    orfs = None
+    if orf is not None:
+        orfs = read_utrs(orf, species)
+        kw["orf_lengths"] = {t: len(s) for t, s in orfs}
+    pct_for = _pct_lookup(mirna, utr, species) if pct else None
+    err = Console(stderr=True)
+    with SiteWriter(out) as writer, Progress(console=err, transient=True) as bar:
+        task = bar.add_task(f"{len(mirs)} miRNAs x {len(utrs)} UTRs", total=None)
+        for table, sc in scan_and_score(
+                mirs, utrs, site_types=_site_types(site_types), mask_5p=mask_5p,
+                scores=scores, orfs=orfs, pct_for=pct_for, threads=threads,
+                progress=lambda done, total: bar.update(task, completed=done, total=total),
+                **kw):
+            writer.write(table, sc.columns if sc is not None else None)
     if out is not None:
-        console.print(f"{len(frame)} sites -> {out}")
+        err.print(f"{writer.rows} sites -> {out}")
+
+
+def _pct_lookup(mirna: Path, utr: Path, species: int | None) -> Any:
+    """PCT per site from the alignment in ``utr`` (exomir.cargo.conservation)."""
+    from exomir.cargo.conservation import conservation, site_pct
+    from exomir.cargo.inputs import is_fasta
+    from exomir.formats import read_mir_family_info, read_targetscan_utrs
+
+    if species is None:
+        raise InputError("--pct needs --species (the species whose sites are scored)",
+                         field="species")
+    if is_fasta(mirna) or is_fasta(utr):
+        raise InputError("--pct needs a TargetScan miR_Family_Info table (families with "
+                         "their species) and a TargetScan UTR_Sequences alignment",
+                         source=mirna if is_fasta(mirna) else utr)
+    fams = [(f.family, f.seed, f.taxa) for f in read_mir_family_info(mirna)]
+    cons = conservation(fams, [(u.id, int(u.taxon or 0), u.aligned or u.sequence)
+                               for u in read_targetscan_utrs(utr)])
+    return lambda table: site_pct(table, cons, species)
 
 
 def _predictions(mirna: Path | None, utr: Path | None, species: int

@@ -22,7 +22,8 @@ from exomir.formats import (
 )
 
 
-def _is_fasta(path: Path) -> bool:
+def is_fasta(path: Path) -> bool:
+    """Whether the first non-empty line starts a FASTA record (``>``)."""
     if not path.exists():
         raise InputError("file not found", source=path)
     with path.open(encoding="utf-8", errors="replace") as fh:
@@ -35,7 +36,7 @@ def _is_fasta(path: Path) -> bool:
 def read_mirnas(path: str | Path, species: int | None = None) -> list[tuple[str, str]]:
     """(name, mature sequence or 7-nt seed) for each miRNA (FASTA) or family (TargetScan)."""
     p = Path(path)
-    if _is_fasta(p):
+    if is_fasta(p):
         out = [(m.name, m.sequence) for m in read_mature_fasta(p, species=species)]
     else:
         seen: dict[str, str] = {}
@@ -51,7 +52,7 @@ def read_mirnas(path: str | Path, species: int | None = None) -> list[tuple[str,
 def read_utrs(path: str | Path, species: int | None = None) -> list[tuple[str, str]]:
     """(target id, gap-free sequence) from UTR FASTA or TargetScan UTR_Sequences."""
     p = Path(path)
-    if _is_fasta(p):
+    if is_fasta(p):
         return [(u.id, u.sequence) for u in read_utr_fasta(p)]
     out = [(u.id, u.sequence) for u in read_targetscan_utrs(p, species=species)]
     if not out:

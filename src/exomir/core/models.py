@@ -22,7 +22,6 @@ from exomir.core.enums import (
     Species,
     TherapeuticDirection,
 )
-from exomir.core.units import parse_quantity
 
 NonNeg = Annotated[float, Field(ge=0)]
 Pos = Annotated[float, Field(gt=0)]
@@ -172,11 +171,15 @@ class Dose(_Model):
     @field_validator("unit")
     @classmethod
     def _unit_ok(cls, v: str) -> str:
+        from exomir.core.units import parse_quantity  # pint loads on first use (start-up)
+
         parse_quantity(1.0, v, field="dose.unit")
         return v
 
     def quantity(self):  # type: ignore[no-untyped-def]
         """The dose as a pint Quantity."""
+        from exomir.core.units import parse_quantity
+
         return parse_quantity(self.value, self.unit, field="dose")
 
 
