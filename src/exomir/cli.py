@@ -110,12 +110,14 @@ COMMANDS: list[tuple[str, str, str]] = [
     ("demo", "exomir.design.cli",
      "Run the bundled example design on the embedded defaults (offline) and write the report."),
     ("simulate", "exomir.body.cli",
-     "Simulate a therapy over a virtual population: exposure, copies per cell, knockdown, "
-     "outcome (median and 5-95 % band)."),
+     "Simulate a therapy over a virtual population: where the benefit comes from (miRNA, "
+     "vesicle, vehicle), exposure, copies per cell, knockdown, outcome (median, 5-95 % band)."),
     ("serve", "exomir.web.cli",
      "Open the workbench in a browser: evidence, meta-analysis, cargo, release, designs and "
      "simulations with live progress, quality and dose, and the JSON API (/api/docs). Writes "
      "(kb import, deleting runs) need EXOMIR_TOKEN set."),
+    ("sensitivity", "exomir.sensitivity.cli",
+     "Global sensitivity: which uncertain parameters drive each output, with CIs."),
     ("kb", "exomir.kb.cli",
      "Query and curate the knowledge base of studies, miRNAs, interactions and trials."),
     ("data", "exomir.formats.cli",
