@@ -255,3 +255,14 @@ def test_uncertainty_draws_assumed_between_subject_cvs() -> None:
     res = simulate(m, 5, seed=1, rtol=1e-5, times=BodyEvaluator(m, [], ("outcome",)).times)
     ref = OutputContext(m, 14.0, res).outcome(res)
     assert np.isclose(unc.band()["nominal_median"], np.median(ref), rtol=1e-6)
+
+
+def test_one_at_a_time_leaves_out_mechanism_switches() -> None:
+    from exomir.sensitivity.oat import one_at_a_time
+    from exomir.sensitivity.problem import is_switch
+
+    m = model(WOUND)
+    rows = one_at_a_time(m, 14.0)
+    names = {r["parameter"] for r in rows}
+    assert not any(is_switch(m.table[n]) for n in names)
+    assert "ec50_ev" in names and "diabetic_heal_factor" in names

@@ -21,14 +21,17 @@ def one_at_a_time(spec: Any, day: float, *, release: Any = None,
                   parameters: list[Parameter] | None = None) -> list[dict[str, Any]]:
     """Rows {parameter, low, high, unit, headline_low, headline_high, base, swing}, largest
     swing first. ``spec``: a BodySpec or BodyModel; ``parameters``: default the table's
-    assumptions with a range (low < high)."""
+    assumptions with a range (low < high), mechanism switches left out (not uncertainties)."""
     from exomir.body.model import BodyModel, build_model
     from exomir.body.simulate import simulate
     from exomir.sensitivity.evaluate import OutputContext
 
     model = spec if isinstance(spec, BodyModel) else build_model(spec, release)
+    from exomir.sensitivity.problem import is_switch
+
     params = [p for p in (parameters if parameters is not None else model.table.assumptions())
-              if p.low is not None and p.high is not None and p.low != p.high]
+              if p.low is not None and p.high is not None and p.low != p.high
+              and not is_switch(p)]
     names = [p.name for p in params]
     n = 2 * len(params) + 1
     X = np.repeat(np.array([[p.value for p in params]]), n, axis=0)
