@@ -66,7 +66,7 @@ from exomir.body.solver import (
     StepSizeUnderflow,
 )
 
-KERNEL_VERSION = 3  # bump when the template changes (part of the cache key)
+KERNEL_VERSION = 5  # bump when the template changes (part of the cache key)
 
 
 class KernelUnavailable(RuntimeError):
@@ -245,9 +245,6 @@ def generate(model: BodyModel, ev: Evaluator, lu: SparseBatchLU) -> tuple[str, L
                 fparts.append((ix[s], f"d{fi}_{a}"))
         elif f.kind == "release":
             rel_used = True
-            rel_param = getattr(model.release, "param", None)
-            if isinstance(rel_param, str):
-                par(rel_param)  # the release rate is a parameter: register it first
             # aux[0] keeps the release rate at the last evaluated time; _dfdt runs right
             # after the evaluation at the step's start, so it reuses it
             val += [f"{v} = _rel(t, p, DT)", f"aux[0] = {v}"]
@@ -321,7 +318,10 @@ def generate(model: BodyModel, ev: Evaluator, lu: SparseBatchLU) -> tuple[str, L
     drows: dict[int, list[str]] = {}
     for i, slot, dv in dt_effects:
         drows.setdefault(i, []).append(f"{cf(slot)} * {dv}")
-    dfdt = ([*eff_code, *dtl] if dtl else []) + [f"out[{i}] = 0.0" for i in range(n)]
+    # the effect E enters d/dt only through the injury drive (pain)
+    pain = any(f.kind == "pain_drive" for f, _ in ev.nonlin)
+    dfdt = ([*(eff_code if pain else []), *dtl] if dtl else []) + [
+        f"out[{i}] = 0.0" for i in range(n)]
     dfdt += [f"out[{i}] = " + " + ".join(t) for i, t in drows.items()]
     # LU and solve, straight-line
     # pivots are stored as reciprocals: the solves then multiply instead of divide (the
@@ -354,9 +354,7 @@ def generate(model: BodyModel, ev: Evaluator, lu: SparseBatchLU) -> tuple[str, L
     rel_src = "def _F(x, p):\n    return 0.0\n"
     if rel_used:
         assert model.release is not None
-        pname = getattr(model.release, "param", None)
-        rel_names = {pname: par(pname)} if isinstance(pname, str) else {}
-        expr = translate_infix(model.release.sbml_infix("tau_x"), "tau_x", rel_names)
+        expr = translate_infix(model.release.sbml_infix("tau_x"), "tau_x")
         rel_src = f"def _F(x, p):\n    return {expr}\n"
     kl = par("k_depot_loss") if rel_used else "0.0"
     dose = par("dose") if rel_used else "0.0"
@@ -366,12 +364,8 @@ def generate(model: BodyModel, ev: Evaluator, lu: SparseBatchLU) -> tuple[str, L
     blocks = {"RHS": (rhs, ("t", "y", "dy")), "RHSJAC": (jac, ("t", "y", "dy")),
               "DFDT": (dfdt, ("t", "y", "out")), "LU": (lu_code, ()),
               "SOLVE": (sol, ("b", "x"))}
-    if rel_used and isinstance(getattr(model.release, "param", None), str):
-        kr = par(str(getattr(model.release, "param")))  # noqa: B009
-        term = f"r += {kr} * math.exp(-({kr} + {kl}) * tau)"  # analytic F' of first order
-    else:
-        term = ("lo = max(tau - FD_H, 0.0)\n            hi = tau + FD_H\n"
-                f"            r += math.exp(-{kl} * tau) * (_F(hi, p) - _F(lo, p)) / (hi - lo)")
+    term = ("lo = max(tau - FD_H, 0.0)\n            hi = tau + FD_H\n"
+            f"            r += math.exp(-{kl} * tau) * (_F(hi, p) - _F(lo, p)) / (hi - lo)")
     src = (header + "\n@njit(**_OPTS)\n" + rel_src
            + f"\n\n@njit(**_OPTS)\ndef _rel(t, p, DT):\n    r = 0.0\n"
            f"    for i in range(DT.size):\n        tau = t - DT[i]\n        if tau >= 0.0:\n"
@@ -675,7 +669,7 @@ def compile_model(model: BodyModel, ev: Evaluator, order: list[int]) -> Kernel:
     lu = SparseBatchLU(len(model.species), ev.pattern, order)
     src, layout = generate(model, ev, lu)
     mod = _load(src)
-    if model.release is not None:
+    if any(f.kind == "release" for f in model.fluxes):
         _check_release(mod, model, layout)
     return Kernel(module=mod, layout=layout)
 
@@ -687,9 +681,6 @@ def _check_release(mod: ModuleType, model: BodyModel, layout: Layout) -> None:
     tau = np.concatenate([[0.0, 1e-4, 2e-4], np.linspace(0.0, model.days + 1.0, 211)[1:]])
     ref = np.asarray(rel.fraction_released(tau), dtype=float)
     p = np.zeros(layout.width)
-    pname = getattr(rel, "param", None)
-    if isinstance(pname, str):
-        p[layout.n_lin + layout.named.index(pname)] = float(getattr(rel, "rate"))  # noqa: B009
     got = np.array([mod._F(float(x), p) for x in tau])
     if not np.allclose(got, ref, rtol=1e-9, atol=1e-12):
         worst = float(np.max(np.abs(got - ref)))

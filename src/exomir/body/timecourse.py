@@ -35,7 +35,8 @@ def time_course_bands(result: Result, quantiles: Sequence[float] = (5.0, 50.0, 9
                                                                       strict=True)}}
 
     for name, y in result.observables().items():
-        unit = ("%" if name.endswith("_pct") else "g" if name.endswith("_g") else "fraction")
+        unit = ("%" if name.endswith("_pct") else "g" if name.endswith("_g")
+                else "s" if name.endswith("_s") else "fraction")
         add(name, unit, y)
     dose = np.maximum(result.params["dose"], 1.0)[:, None]
     for s in ["plasma", *TISSUES]:
