@@ -612,8 +612,7 @@ def cache_dir() -> Path:
         probe.write_text("")
         probe.unlink()
     except OSError:
-        d = Path(tempfile.gettempdir()) / f"exomir-kernels-{os.getuid()}"
-        d.mkdir(parents=True, exist_ok=True)
+        d = _private_tmp_dir(Path(tempfile.gettempdir()) / f"exomir-kernels-{os.getuid()}")
     return d
 
 
@@ -655,6 +654,25 @@ def _prime(path: Path, name: str) -> None:
                        timeout=900)
     except (OSError, subprocess.SubprocessError):  # compile here instead (still correct)
         return
+
+
+def _private_tmp_dir(d: Path) -> Path:
+    """``d`` if it is (or can be made) a real directory owned by this user and closed to
+    others (mode 0700); else a fresh private ``mkdtemp`` folder. Kernels are imported as
+    Python code, so a shared, predictable folder another user could create first is refused."""
+    try:
+        d.mkdir(mode=0o700, exist_ok=True)
+        st = os.lstat(d)
+        import stat
+
+        if (stat.S_ISDIR(st.st_mode) and not stat.S_ISLNK(st.st_mode)
+                and st.st_uid == os.getuid() and not st.st_mode & (stat.S_IWGRP | stat.S_IWOTH)):
+            if st.st_mode & 0o077:
+                os.chmod(d, 0o700)
+            return d
+    except OSError:
+        pass
+    return Path(tempfile.mkdtemp(prefix="exomir-kernels-"))
 
 
 def _load(src: str) -> ModuleType:
