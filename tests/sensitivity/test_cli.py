@@ -51,14 +51,38 @@ def test_sensitivity_table_for_the_pain_example_by_group() -> None:
 
 
 def test_bad_inputs_exit_2_with_one_line() -> None:
+    small = ["--param", "ec50_ev,f_escape", "--outputs", "outcome"]
     for args, needle in [(["--method", "fast99"], "--method"),
                          (["--n", "100"], "power of 2"),
                          (["--outputs", "survival"], "--outputs"),
                          (["--group", "astrology"], "--group"),
-                         (["--scheduler", "nowhere"], "--scheduler")]:
+                         (["--scheduler", "nowhere"], "--scheduler"),
+                         # found by fuzzing: a negative seed was an internal error, a huge n
+                         # would have allocated the whole design before failing
+                         ([*small, "--seed", "-1"], "--seed"),
+                         ([*small, "--n", "134217728"], "more than one analysis may plan"),
+                         ([*small, "--day", "1e300"], "--day")]:
         res = runner.invoke(app, ["sensitivity", str(WOUND), *args])
         assert res.exit_code == 2, (args, res.output)
         assert needle in res.output, (args, res.output)
+
+
+def test_day_minus_zero_is_day_zero() -> None:
+    """Found by fuzzing: --day -0.0 named its column 'day-0' and then looked for 'day0'."""
+    res = runner.invoke(app, ["sensitivity", str(WOUND), "--param", "ec50_ev,f_escape",
+                              "--outputs", "outcome", "--n", "4", "--no-second-order",
+                              "--no-convergence", "--no-screen", "--day", "-0.0", "--format",
+                              "json"])
+    assert res.exit_code == 0, res.output
+    data = json.loads(res.output)
+    assert data["columns"][0]["name"] == "wound_closure_pct_day0"
+    assert all(r["constant"] for r in data["indices"])  # nothing has happened at day 0
+
+
+def test_simulate_uncertainty_refuses_a_design_too_large() -> None:
+    res = runner.invoke(app, ["simulate", str(WOUND), "--subjects", "2", "--uncertainty",
+                              "100000000"])
+    assert res.exit_code == 2 and "too many subjects" in res.output
 
 
 def test_simulate_uncertainty_shows_both_bands() -> None:

@@ -37,6 +37,16 @@ Progress = Callable[[str, int, int], None]  # (stage, done, total)
 CONVERGENCE_RESAMPLES = 10  # the n/2 analysis compares point estimates; its CIs are unused
 
 
+def check_seed(seed: object) -> int:
+    """A seed is a whole number >= 0 (numpy and SALib refuse others)."""
+    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or int(seed) < 0:
+        raise InputError("seed must be a whole number >= 0", field="--seed", value=seed,
+                         accepted="an integer >= 0 (e.g. 0, 42)")
+    return int(seed)
+
+
+MAX_RUNS = 20_000_000  # model runs one analysis may plan (hours on a large cluster)
+MAX_SAMPLE_BYTES = 2 * 2**30  # the sample matrix held in memory
 SCREEN_POINTS = 3  # random base points of the screen, besides the nominal one
 
 
@@ -175,6 +185,7 @@ def run_sensitivity(
     """
     m = get_method(method)
     m.check(n)
+    check_seed(seed)
     if by not in ("parameter", "group"):
         raise InputError("unknown grouping", field="by", value=by, accepted="parameter, group")
     if by == "group" and not m.grouped:
@@ -220,6 +231,13 @@ def run_sensitivity(
     embed = _embedding(problem, full_names, full_nominal)
     salib = problem.salib(by)
     d = n_groups(salib)
+    planned = m.runs(n, d, second_order)
+    if planned > MAX_RUNS or planned * problem.k * 8 > MAX_SAMPLE_BYTES:
+        raise InputError(f"{planned:,} model runs for {problem.k} factors is more than one "
+                         "analysis may plan", field="--n", value=n,
+                         accepted=f"at most {MAX_RUNS:,} runs (and a sample of at most "
+                                  f"{MAX_SAMPLE_BYTES // 2**30} GiB); {method} needs "
+                                  f"{m.runs(1, d, second_order)} runs per unit of n here")
     U = m.sample(salib, n, seed, second_order=second_order)
     X = embed(problem.transform(U))
     t0 = time.perf_counter()

@@ -23,6 +23,7 @@ Outputs are *families* (registered in :data:`OUTPUTS`, add one with
 from __future__ import annotations
 
 import hashlib
+import math
 import pickle
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -317,7 +318,8 @@ class BodyEvaluator:
                              accepted=sorted(known))
         if self.day is None:
             self.day = default_day(self.model)
-        if not 0 <= self.day <= self.model.days:
+        self.day = float(self.day) + 0.0  # -0.0 -> 0.0 (column names use the day)
+        if not (math.isfinite(self.day) and 0 <= self.day <= self.model.days):
             raise InputError("outcome day outside the simulated window", field="--day",
                              value=self.day, accepted=f"0..{self.model.days:g}")
         self.families = list(dict.fromkeys(self.outputs))
@@ -373,7 +375,8 @@ class BodyEvaluator:
         X = np.atleast_2d(np.asarray(X, dtype=float))
         if len(X) == 0:
             return np.empty((0, len(self.columns)))
-        ctx = OutputContext(self.model, float(self.day or 0.0), self._run(self.model, X, threads))
+        ctx = OutputContext(self.model, float(self.day or 0.0) + 0.0,
+                            self._run(self.model, X, threads))
         for name, (model, extra) in self.scenarios.items():
             ctx.scenarios[name] = self._run(model, X, threads, extra)
         vals: dict[str, np.ndarray] = {}

@@ -39,6 +39,7 @@ from exomir.sensitivity.result import _clean, _records
 from exomir.sensitivity.text import ordinal
 
 N_DRIVERS = 5
+MAX_SUBJECTS = 1_000_000  # (draws + 1) x subjects per draw
 
 
 @dataclass
@@ -149,6 +150,13 @@ def uncertainty_bands(
                          value=n_draws, accepted=">= 2 (100 or more for stable percentiles)")
     if n_subjects < 1:
         raise InputError("must be >= 1", field="subjects", value=n_subjects)
+    from exomir.sensitivity.analysis import check_seed
+
+    check_seed(seed)
+    if (n_draws + 1) * n_subjects > MAX_SUBJECTS:
+        raise InputError("too many subjects in the uncertainty design", field="--uncertainty",
+                         value=f"{n_draws} draws x {n_subjects} subjects",
+                         accepted=f"(draws + 1) x subjects per draw <= {MAX_SUBJECTS:,}")
     from exomir.sensitivity.api import load_model
 
     model = load_model(model)
