@@ -5,8 +5,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-
 from exomir.core import Parameter
 from exomir.design import figures
 from exomir.design.cargo_part import (
@@ -14,7 +12,7 @@ from exomir.design.cargo_part import (
     VALIDATED_MAX_REPRESSION_RANGE,
     CargoPlan,
 )
-from exomir.design.simulate_part import CandidateRun, outcome_at, outcome_key
+from exomir.design.simulate_part import CandidateRun, outcome_key
 from exomir.design.spec import DesignSpec
 from exomir.report import Figure, Section, TableBlock, TextBlock
 
@@ -30,33 +28,12 @@ def _param_rows(origin: str, params: Any) -> list[list[Any]]:
 
 def sensitivity(spec: DesignSpec, run: CandidateRun, progress: Any) -> list[dict[str, Any]]:
     """Headline (median outcome at the headline day, one typical subject) with each assumed
-    body parameter at its low and high end, the others nominal."""
-    from exomir.body.simulate import simulate
+    body parameter at its low and high end, the others nominal
+    (:func:`exomir.sensitivity.oat.one_at_a_time`)."""
+    from exomir.sensitivity.oat import one_at_a_time
 
-    day = spec.headline_day
-    base = float(outcome_at(simulate(run.body_spec, 1, variability=False, release=run.release),
-                            day)[0])
-    out = []
-    for p in run.result.model.table.assumptions():
-        if p.low is None or p.high is None or p.low == p.high:
-            continue
-        progress(f"sensitivity: {p.name}")
-        vals = []
-        for v in (p.low, p.high):
-            try:
-                res = simulate(run.body_spec, 1, variability=False, release=run.release,
-                               overrides={p.name: v})
-            except Exception as exc:
-                vals.append(float("nan"))
-                out.append({"parameter": p.name, "error": str(exc)})
-                continue
-            vals.append(float(outcome_at(res, day)[0]))
-        out.append({"parameter": p.name, "low": p.low, "high": p.high, "unit": p.unit,
-                    "headline_low": vals[0], "headline_high": vals[1], "base": base,
-                    "swing": abs(vals[1] - vals[0]) if not np.isnan(vals).any() else None})
-    out = [o for o in out if "error" not in o]
-    out.sort(key=lambda o: -(o["swing"] or 0.0))
-    return out
+    return one_at_a_time(run.body_spec, spec.headline_day, release=run.release,
+                         progress=progress)
 
 
 def provenance_section(spec: DesignSpec, plan: CargoPlan, runs: list[CandidateRun],
@@ -103,11 +80,11 @@ def provenance_section(spec: DesignSpec, plan: CargoPlan, runs: list[CandidateRu
              f"headline at high ({unit})", "swing"],
             [[o["parameter"], o["low"], o["high"], o["unit"], o["headline_low"],
               o["headline_high"], o["swing"]] for o in top],
-            provenance="exomir.design.provenance_part.sensitivity (one at a time)"))
+            provenance="exomir.sensitivity.oat.one_at_a_time"))
         sec.blocks.append(Figure(
             "One-at-a-time sensitivity of the headline", "sensitivity.svg",
             figures.tornado([o["parameter"] for o in top], [o["headline_low"] for o in top],
                             [o["headline_high"] for o in top], top[0]["base"],
                             xlabel=label, title="blue: low end, red: high end"),
-            provenance="exomir.design.provenance_part.sensitivity"))
+            provenance="exomir.sensitivity.oat.one_at_a_time"))
     return sec
