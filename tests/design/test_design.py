@@ -33,10 +33,16 @@ REPO = Path(__file__).resolve().parents[2]
 HOSTILE = ["<script>alert(1)</script>", '<img src=x onerror="alert(2)">']
 
 
+SMALL_GLOBAL = {"method": "sobol", "n": 16, "uncertainty_draws": 8, "uncertainty_subjects": 4}
+
+
 def _small(indication: str, **update: Any) -> Any:
     """The bundled spec at a size that keeps the suite fast (same code paths)."""
+    from exomir.design.spec import GlobalSettings
+
     return example_spec(indication).model_copy(update={
-        "subjects": 12, "dose_response_points": 3, "dose_response_subjects": 4, **update})
+        "subjects": 12, "dose_response_points": 3, "dose_response_subjects": 4,
+        "sensitivity": GlobalSettings(**SMALL_GLOBAL), **update})
 
 
 def _example_data(indication: str = "diabetic_wound") -> dict[str, Any]:
@@ -78,11 +84,12 @@ def reordered(tmp_path_factory: pytest.TempPathFactory, module_kb: Path
         new = f"{c['name']} {HOSTILE[i % 2]}"
         renamed[c["name"]] = new
         c["name"] = new
+    from exomir.design.spec import GlobalSettings
     from exomir.kb import embedded
 
     spec = parse_design(data).model_copy(update={
         "subjects": 12, "dose_response_points": 3, "dose_response_subjects": 4,
-        "sensitivity": False})
+        "sensitivity": GlobalSettings(**SMALL_GLOBAL)})
     result = run_design(spec, kb=embedded())
     out = tmp_path_factory.mktemp("reordered")
     result.write(out)
@@ -98,12 +105,14 @@ def test_outputs_exist_and_html_is_self_contained(rendered: Any) -> None:
     html = (out / "report.html").read_text()
     assert not re.search(r"<script|<link[^>]*href=|@import|url\(http", html)
     svgs = sorted(p.name for p in (out / "figures").glob("*.svg"))
-    assert {"outcome_time.svg", "dose_knockdown.svg", "dose_outcome.svg", "attribution.svg",
-            "sensitivity.svg"} <= set(svgs)
+    assert {"outcome_time.svg", "dose_knockdown.svg", "dose_outcome.svg",
+            "attribution.svg"} <= set(svgs)
+    assert any(s.startswith("sensitivity_gain_") for s in svgs)
     assert html.count("<svg") >= len(svgs) - 1  # forest plot may be absent without arm data
     titles = [s["title"] for s in data["sections"]]
-    assert titles == ["Decision", "Designs compared", "Cargo", "Evidence",
-                      "Product and manufacturing", "Assumptions and provenance", "Warnings"]
+    assert titles == ["Decision", "Designs compared", "Global sensitivity and uncertainty",
+                      "Cargo", "Evidence", "Product and manufacturing",
+                      "Assumptions and provenance", "Warnings"]
 
 
 def test_json_numbers_match_the_modules(rendered: Any) -> None:
@@ -113,6 +122,7 @@ def test_json_numbers_match_the_modules(rendered: Any) -> None:
     from exomir.kb import embedded
     from exomir.quality.dose import hed
     from exomir.quality.manufacture import plan
+    from exomir.sensitivity import analyze_spec
 
     spec, result, _, data = rendered
     ev = _section(data, "Evidence")["data"]
@@ -131,6 +141,20 @@ def test_json_numbers_match_the_modules(rendered: Any) -> None:
     again = simulate(run.body_spec, spec.subjects, seed=spec.seed, release=run.release)
     out = outcome_at(again, spec.headline_day)
     assert cands[run.design.name]["outcome"]["median"] == pytest.approx(float(np.median(out)))
+
+    glob = _section(data, "Global sensitivity and uncertainty")["data"]
+    g = result.report.sections[2].data["global"]
+    subject = next(a for a in result.arms.candidates if a.name == g["subject"])
+    comp = next((a for a in result.arms.candidates if a.name == g["comparator"]), None)
+    st = spec.global_settings
+    again_s = analyze_spec(subject.result.model, method=st.method, n=st.n,
+                           outputs=("gain", "difference") if comp else ("gain",),
+                           day=spec.headline_day, seed=spec.seed, second_order=False,
+                           comparator=comp.result.model if comp else None)
+    gain_col = next(c.name for c in again_s.columns if c.family == "gain")
+    top = again_s.top(gain_col, 1).iloc[0]
+    assert glob["global"]["drivers"][0]["parameter"] == top["label"]
+    assert glob["global"]["drivers"][0]["value"] == pytest.approx(float(top["ST"]))
 
     prod = _section(data, "Product and manufacturing")["data"]
     c0 = spec.candidates[0]
@@ -349,10 +373,11 @@ def test_decision_comes_first_and_names_the_next_step(rendered: Any) -> None:
     assert kinds[:2] == ["headline", "next"]
     steps = dec["data"]["next_steps"]
     assert any("copies per vesicle" in s for s in steps)  # "not reached up to 1e12" -> a step
-    assert any("exomir sensitivity" in s for s in steps)
-    assert dec["data"]["dominant_assumptions"] is None  # said to be not yet computed
-    assert any(b["kind"] == "warning" and "not yet computed" in b["message"]
-               for b in dec["blocks"])
+    # The next experiment is the parameter with the largest total Sobol index of the gain.
+    glob = _section(data, "Global sensitivity and uncertainty")["data"]["global"]
+    top = max(glob["drivers"], key=lambda d: d["value"])["parameter"]
+    assert any(top in s and "Sobol" in s for s in steps)
+    assert dec["data"]["dominant_assumptions"][0]["parameter"] == top
     # The miRNA share is stated, and the wording follows the numbers.
     shares = dec["data"]["mirna_share"]
     assert shares and all(abs(s["mirna_fraction"]) < 0.1 for s in shares)
@@ -516,7 +541,7 @@ def test_native_loading_is_flagged_and_assumptions_listed(rendered: Any) -> None
     prov = _section(data, "Assumptions and provenance")["data"]
     assert prov["n_assumptions"] > 0
     assert all(p["source"] for p in prov["parameters"])
-    assert prov["sensitivity"]["rows"], "one-at-a-time swings ran"
+    assert "sensitivity" not in prov  # one-at-a-time swings are gone, the global analysis is in
 
 
 # ---- evidence gates and the embedded knowledge base ----------------------------------------

@@ -116,25 +116,33 @@ def separation(spec: DesignSpec, plan: CargoPlan, arms: ArmSet, designs: dict[st
 
 
 def _outcome_table(designs: dict[str, Any], rec: list[str], y0: np.ndarray, label: str,
-                   day: float, tie: bool) -> TableBlock:
+                   day: float, tie: bool, analysis: Any = None) -> TableBlock:
     cands = designs["candidates"]
-    rows = [["untreated", _b(band(y0)), "—", "—", "—", "—"]]
+    unc = analysis.gain_bands if analysis is not None else {}
+    rows = [["untreated", _b(band(y0)), "—", "—", "—", "—", "—"]]
     for v, vd in designs["vehicles"].items():
         rows.append([f"vehicle only: {v}", _b(vd["outcome"]), _b(vd["gain_vs_untreated"], True),
-                     _b(vd["gain_vs_untreated"], True), "—", "—"])
+                     "—", _b(vd["gain_vs_untreated"], True), "—", "—"])
     for n in sorted(cands, key=lambda k: (k not in rec, k.lower(), k)):
         c = cands[n]
         at = c["attribution"]
         rows.append([("★ " if n in rec else "") + n, _b(c["outcome"]),
-                     _b(c["gain_vs_untreated"], True), _b(at["vehicle"], True),
-                     _b(at["vesicle"], True), _b(at["mirna"], True)])
+                     _b(c["gain_vs_untreated"], True),
+                     (f"{unc[n]['p05']:+.3g} to {unc[n]['p95']:+.3g}" if n in unc
+                      else "not computed"),
+                     _b(at["vehicle"], True), _b(at["vesicle"], True), _b(at["mirna"], True)])
+    note = ("Between-subject bands: 5th-95th percentile of subjects. Uncertainty: the 5th-95th "
+            "percentile of the cohort-median gain over parameter draws (assumption ranges and "
+            "sourced ranges; see 'Global sensitivity and uncertainty')." if unc else
+            "Bands are between-subject variability only; parameter-uncertainty bands were not "
+            "computed (spec 'sensitivity: false').")
     return TableBlock(
         f"Expected {label} at day {day:g}, median [5th to 95th percentile of subjects]; "
         + ("★ tied for first" if tie else "★ recommended"),
-        ["arm", label, "gain vs untreated", "of which vehicle", "vesicle (cargo-independent)",
-         "miRNA"], rows, provenance="exomir.design.arms (paired arms) + exomir.body.attribution (Shapley)",
-        note="Bands are between-subject variability only; parameter-uncertainty bands are not "
-             "yet computed (global uncertainty analysis, 'exomir sensitivity').")
+        ["arm", label, "gain vs untreated", "gain over parameter uncertainty",
+         "of which vehicle", "vesicle (cargo-independent)", "miRNA"], rows,
+        provenance="exomir.design.arms (paired arms) + exomir.body.attribution (Shapley); "
+                   "exomir.sensitivity.uncertainty_bands", note=note)
 
 
 def _separation_table(spec: DesignSpec, sep: list[dict[str, Any]], label: str, unit: str,
@@ -166,8 +174,9 @@ def _separation_table(spec: DesignSpec, sep: list[dict[str, Any]], label: str, u
 
 def decision_section(spec: DesignSpec, arms: ArmSet, designs: dict[str, Any], ranking: Ranking,
                      mid: MID, sep: list[dict[str, Any]], *, best_cargo: str,
-                     evidence: dict[str, Any], sensitivity: dict[str, Any] | None,
+                     evidence: dict[str, Any], analysis: Any = None,
                      dose_sep: list[dict[str, Any]] | None = None) -> Section:
+    """``analysis``: :class:`exomir.design.uncertainty_part.GlobalAnalysis` or None."""
     day = spec.headline_day
     unit = designs["unit"]
     du = "points" if unit == "%" else unit  # unit of a difference (percentage points)
@@ -186,11 +195,27 @@ def decision_section(spec: DesignSpec, arms: ArmSet, designs: dict[str, Any], ra
     # The answer.
     above_untreated = [n for n in rec if cands[n]["gain_vs_untreated"]["p05"] > 0
                        and cands[n]["gain_vs_untreated"]["median"] >= mid.value]
+    by_unc: list[dict[str, Any]] = []
     if tie:
-        head = (f"Indistinguishable: {_names(rec)} give the same {short} at day {day:g} "
-                f"(paired differences below the minimal important difference of "
-                f"{mid.value:.3g} {du}, or with a 90 % band spanning zero). None is "
-                "recommended over the others.")
+        by_unc = [p for p in ranking.pairs if p["a"] in rec and p["b"] in rec
+                  and p["why"].startswith("its band over parameter uncertainty")]
+        if by_unc:
+            p0 = max(by_unc, key=lambda p: (abs(p["difference"]["median"]), p["a"].lower()))
+            a, b = (p0["a"], p0["b"]) if p0["difference"]["median"] > 0 else (p0["b"], p0["a"])
+            u = p0["uncertainty"]
+            sign = 1.0 if a == p0["a"] else -1.0
+            lo, hi = sorted((sign * u["p05"], sign * u["p95"]))
+            head = (f"Indistinguishable once parameter uncertainty is counted: {_names(rec)}. "
+                    f"On the same subjects at the nominal parameters '{a}' beats '{b}' by "
+                    f"{abs(p0['difference']['median']):.3g} {du}, but over the parameter "
+                    f"uncertainty that difference runs from {lo:+.3g} to {hi:+.3g} {du} "
+                    "(5th-95th percentile): the assumptions, not the designs, decide it. None is "
+                    "recommended over the others.")
+        else:
+            head = (f"Indistinguishable: {_names(rec)} give the same {short} at day {day:g} "
+                    f"(paired differences below the minimal important difference of "
+                    f"{mid.value:.3g} {du}, or with a 90 % band spanning zero). None is "
+                    "recommended over the others.")
     elif len(cands) == 1:
         c = cands[rec[0]]
         head = (f"One candidate, '{rec[0]}': {short} at day {day:g} "
@@ -297,10 +322,35 @@ def decision_section(spec: DesignSpec, arms: ArmSet, designs: dict[str, Any], ra
                 steps.append(f"No dose from {lo_d:.3g} to {hi_d:.3g} particles per "
                              "administration separates the tied designs (dose-response grid, "
                              "paired subjects).")
-    if not (sensitivity and sensitivity.get("global")):
-        steps.append("Run 'exomir sensitivity' on this spec: the global analysis names the "
-                     "assumption whose measurement would most reduce the uncertainty of this "
-                     "answer (not yet computed here).")
+    drivers = analysis.drivers(3) if analysis is not None else []
+    if drivers:
+        d0 = drivers[0]
+        conf = f" ± {d0['conf']:.2f}" if d0["conf"] is not None else ""
+        what = f" ({d0['description']})" if d0.get("description") else ""
+        steps.append(
+            f"The assumption that moves the gain most is {d0['parameter']}{what}: largest total "
+            f"Sobol index, {d0['index']} {d0['value']:.2f}{conf}; today "
+            f"{d0['distribution']} ({d0['origin']}). The experiment that measures it reduces "
+            "the uncertainty of this answer most." if d0["index"] == "ST" else
+            f"The assumption that moves the gain most is {d0['parameter']}{what} "
+            f"({d0['index']} {d0['value']:.2f}{conf}; today {d0['distribution']}, "
+            f"{d0['origin']}): measure it first.")
+    elif analysis is None:
+        steps.append("Run the global sensitivity analysis (spec 'sensitivity: true' or "
+                     "'exomir sensitivity'): it names the assumption whose measurement would "
+                     "most reduce the uncertainty of this answer.")
+    ddiff = analysis.difference_drivers(1) if analysis is not None else []
+    if tie and by_unc and ddiff:
+        # the tie comes from parameter uncertainty: what decides between the designs first
+        d1 = ddiff[0]
+        if drivers and drivers[0]["parameter"] == d1["parameter"]:
+            steps.pop(steps.index(next(x for x in steps if x.startswith(
+                "The assumption that moves the gain most"))))
+        steps.insert(0, (
+            f"What decides between '{analysis.subject}' and '{analysis.comparator}' is "
+            f"{d1['parameter']} (largest total Sobol index of their difference, "
+            f"{d1['value']:.2f}" + (f" ± {d1['conf']:.2f}" if d1["conf"] is not None else "")
+            + "): measure it first; with it known the designs may separate."))
     data["next_steps"] = steps
 
     sec.blocks.append(TextBlock(head, kind="headline"))
@@ -319,7 +369,7 @@ def decision_section(spec: DesignSpec, arms: ArmSet, designs: dict[str, Any], ra
         sec.blocks.append(TextBlock("How much of the gain is the miRNA: " + "; ".join(
             f"'{x['candidate']}' {x['mirna']:+.3g} of {x['gain']:+.3g} {du} "
             f"({x['mirna_fraction']:.0%})" for x in shares) + "."))
-    sec.blocks.append(_outcome_table(designs, rec, y0, label, day, tie))
+    sec.blocks.append(_outcome_table(designs, rec, y0, label, day, tie, analysis))
     if sep:
         sec.blocks.append(_separation_table(spec, sep, label, du, tie))
     data["separation"] = sep
@@ -332,17 +382,29 @@ def decision_section(spec: DesignSpec, arms: ArmSet, designs: dict[str, Any], ra
             + " over untreated."))
 
     # Dominant assumptions.
-    if sensitivity and sensitivity.get("global"):
-        g = sensitivity["global"]
-        top = ", ".join(f"{r['parameter']} (total index {r['ST']:.2f})" for r in g["top"][:3])
-        sec.blocks.append(TextBlock(f"Dominant assumptions (global sensitivity): {top}."))
-        data["dominant_assumptions"] = g["top"][:5]
+    if drivers:
+        top = "; ".join(
+            f"{d['parameter']} ({d['index']} {d['value']:.2f}"
+            + (f" ± {d['conf']:.2f}" if d["conf"] is not None else "") + f", {d['origin']})"
+            for d in drivers)
+        ddiff = analysis.difference_drivers(3)
+        txt = f"Dominant assumptions (global sensitivity of the gain; see 'Global sensitivity and uncertainty'): {top}."
+        if ddiff:
+            txt += (f" The difference between '{analysis.subject}' and "
+                    f"'{analysis.comparator}' is driven by " + ", ".join(
+                        f"{d['parameter']} ({d['value']:.2f})" for d in ddiff) + ".")
+        if analysis.uncertainty and rec:
+            u = analysis.gain_bands.get(rec[0])
+            if u:
+                txt += (f" Over parameter uncertainty the gain of '{rec[0]}' would be "
+                        f"{u['p05']:+.3g} to {u['p95']:+.3g} {du} (5th-95th percentile).")
+        sec.blocks.append(TextBlock(txt))
+        data["dominant_assumptions"] = drivers
     else:
         sec.blocks.append(Warning_(
-            "Dominant assumptions: not yet computed. Which assumptions drive this answer needs "
-            "the global sensitivity analysis over the assumption ranges ('exomir sensitivity'); "
-            "'Assumptions and provenance' shows one-at-a-time swings for a typical subject, which miss "
-            "interactions and do not rank importance. The minimal important difference"
+            "Dominant assumptions: not computed (spec 'sensitivity: false'). Which assumptions "
+            "drive this answer needs the global sensitivity analysis over the assumption "
+            "ranges. The minimal important difference"
             + (" is itself an assumption (half-SD rule; see 'Designs compared')." if mid.assumption
                else f" comes from: {mid.source}."), severity="caution"))
         data["dominant_assumptions"] = None

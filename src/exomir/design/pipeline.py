@@ -23,6 +23,8 @@ from exomir.design.product_part import product_section
 from exomir.design.provenance_part import provenance_section
 from exomir.design.simulate_part import CandidateRun, designs_section, runs_from_arms
 from exomir.design.spec import DesignSpec
+from exomir.design.uncertainty_part import global_section, uncertainty
+from exomir.design.uncertainty_part import sensitivity as global_sensitivity
 from exomir.report import Report, Section, Warning_, write_report
 
 NEGLIGIBLE_KNOCKDOWN = 0.05  # below this peak knockdown a design is reported as without effect
@@ -176,15 +178,21 @@ def _run_design(spec: DesignSpec, progress: Callable[[str], None] | None, kb: An
 
     _, unit, _ = outcome_key(arms.untreated.result)
     mid = minimal_important_difference(spec, outcome_at(arms.untreated.result, day), unit)
-    ranking = rank({a.name: outcome_at(a.result, day) for a in arms.candidates}, mid.value)
+    settings = spec.global_settings
+    ga = uncertainty(spec, arms, settings, say) if settings is not None else None
+    ranking = rank({a.name: outcome_at(a.result, day) for a in arms.candidates}, mid.value,
+                   uncertainty=ga.pair_bands if ga is not None else None)
+    if ga is not None:
+        ga = global_sensitivity(spec, arms, ga, ranking.recommended, say)
     extra: dict[str, Any] = {}
     designs = designs_section(spec, plan, arms, mid, ranking, say, extra)
     say("separation: what would tell tied candidates apart")
     sep = separation(spec, plan, arms, designs.data, ranking, mid)
     say("product: doses, human-equivalent dose, production plan")
     product, pw = product_section(spec, runs)
-    say("assumptions: parameter table and sensitivity")
-    prov = provenance_section(spec, plan, runs, say)
+    say("assumptions: parameter tables")
+    prov = provenance_section(spec, plan, runs)
+    glob = global_section(spec, ga, unit) if ga is not None else None
     warns = Section("Warnings", blocks=list(_science_warnings(spec, runs, designs, pw, plan)))
     warns.data["warnings"] = [{"severity": w.severity, "message": w.message}
                               for w in warns.blocks if isinstance(w, Warning_)]
@@ -193,15 +201,15 @@ def _run_design(spec: DesignSpec, progress: Callable[[str], None] | None, kb: An
                 "kept_out": syn.get("kept_out", []), "pooled": ev.data.get("pooled"),
                 "database": (ev.data.get("database") or {}).get("database")}
     decision = decision_section(spec, arms, designs.data, ranking, mid, sep,
-                                best_cargo=plan.best[0], evidence=evidence,
-                                sensitivity=prov.data.get("global_sensitivity"),
+                                best_cargo=plan.best[0], evidence=evidence, analysis=ga,
                                 dose_sep=dose_separation(ranking.recommended,
                                                          extra.get("dose_outcomes"), mid))
     report = Report(
         title=f"exomir design report: {spec.name}",
         subtitle=f"{spec.indication.value.replace('_', ' ')} · {spec.species.value} · "
                  f"{spec.subjects} virtual subjects per arm · {spec.days:g} days",
-        sections=[decision, designs, cargo, ev, product, prov, warns],
+        sections=[decision, designs, *([glob] if glob is not None else []), cargo, ev, product,
+                  prov, warns],
         meta={"version": __version__,
               "generated": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
               "spec": spec.model_dump(mode="json")})

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import (
@@ -250,6 +250,15 @@ class CandidateDesign(_M):
         return float("nan")
 
 
+class GlobalSettings(_M):
+    """Global sensitivity (exomir.sensitivity) and parameter-uncertainty settings."""
+
+    method: Literal["sobol", "morris", "efast"] = "sobol"
+    n: Annotated[int, Field(ge=8, le=8192)] = 128  # base samples (Sobol': a power of 2)
+    uncertainty_draws: Annotated[int, Field(ge=0, le=5000)] = 50  # 0: no uncertainty bands
+    uncertainty_subjects: Annotated[int, Field(ge=1, le=1000)] = 20
+
+
 class MinimalImportantDifference(_M):
     """The smallest difference in the headline outcome that would matter, with its source."""
 
@@ -277,7 +286,7 @@ class DesignSpec(_M):
     cargo_k: Annotated[int, Field(ge=1, le=4)] = 2
     cohort_subjects: Annotated[int, Field(ge=1, le=100_000)] = 20
     gene_sets: str | None = None  # GMT path for enrichment; default: gene sets in the KB
-    sensitivity: bool = True
+    sensitivity: bool | GlobalSettings = True  # true: the defaults of GlobalSettings
     candidates: list[CandidateDesign] = Field(min_length=1, max_length=12)
 
     @model_validator(mode="after")
@@ -317,6 +326,14 @@ class DesignSpec(_M):
         return self
 
     @property
+    def global_settings(self) -> GlobalSettings | None:
+        """The global sensitivity/uncertainty settings, or None when switched off."""
+        if self.sensitivity is False:
+            return None
+        return self.sensitivity if isinstance(self.sensitivity, GlobalSettings) \
+            else GlobalSettings()
+
+    @property
     def headline_day(self) -> float:
         default = 14.0 if self.indication is Indication.DIABETIC_WOUND else 21.0
         return self.outcome_day if self.outcome_day is not None else min(default, self.days)
@@ -344,6 +361,8 @@ def parse_design(data: Any, source: str | Path | None = None) -> DesignSpec:
             accepted=SPEC_REFERENCE)
     try:
         return DesignSpec.model_validate(data)
+    except InputError as exc:
+        raise exc.located(source) from None
     except ValidationError as exc:
         err = exc.errors()[0]
         loc = [str(p) for p in err["loc"]]
