@@ -8,6 +8,7 @@ never looks harmful, and the demo's identical designs are called indistinguishab
 
 from __future__ import annotations
 
+import concurrent.futures
 import itertools
 import json
 import re
@@ -42,7 +43,7 @@ def _small(indication: str, **update: Any) -> Any:
 
     return example_spec(indication).model_copy(update={
         "subjects": 12, "dose_response_points": 3, "dose_response_subjects": 4,
-        "sensitivity": GlobalSettings(**SMALL_GLOBAL), **update})
+        "sensitivity_settings": GlobalSettings(**SMALL_GLOBAL), **update})
 
 
 def _example_data(indication: str = "diabetic_wound") -> dict[str, Any]:
@@ -89,7 +90,7 @@ def reordered(tmp_path_factory: pytest.TempPathFactory, module_kb: Path
 
     spec = parse_design(data).model_copy(update={
         "subjects": 12, "dose_response_points": 3, "dose_response_subjects": 4,
-        "sensitivity": GlobalSettings(**SMALL_GLOBAL)})
+        "sensitivity_settings": GlobalSettings(**SMALL_GLOBAL)})
     result = run_design(spec, kb=embedded())
     out = tmp_path_factory.mktemp("reordered")
     result.write(out)
@@ -673,30 +674,42 @@ def test_report_renders_in_chromium(rendered: Any) -> None:
         require_reference(False, "playwright (pip install playwright)")
         return
     spec, _, out, _ = rendered
-    errors: list[str] = []
     ARTIFACTS.mkdir(exist_ok=True)
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-            "--disable-background-networking", "--disable-component-update", "--disable-sync"])
-        page = browser.new_page(viewport={"width": 1280, "height": 900})
-        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-        page.on("pageerror", lambda e: errors.append(str(e)))
+
+    def look() -> dict[str, Any]:
+        errors: list[str] = []
         requests: list[str] = []
-        page.on("request", lambda r: requests.append(r.url))
-        page.goto((out / "report.html").as_uri())
-        n_fig = page.locator("figure svg").count()
-        n_tables = page.locator("table").count()
-        head = page.locator("div.headline").bounding_box()
-        nxt = page.locator("div.next").bounding_box()
-        fig_w = page.locator("figure svg").first.bounding_box()
-        sec_w = page.locator("section").first.bounding_box()
-        overflow = page.evaluate(
-            "() => [...document.querySelectorAll('section, .tablewrap')].filter("
-            "s => s.scrollWidth > s.clientWidth + 1).length")
-        page.screenshot(path=str(ARTIFACTS / f"report_{spec.indication.value}.png"),
-                        full_page=False)
-        browser.close()
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=chromium, args=[
+                "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                "--disable-background-networking", "--disable-component-update",
+                "--disable-sync"])
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.on("request", lambda r: requests.append(r.url))
+            page.goto((out / "report.html").as_uri())
+            seen = {
+                "n_fig": page.locator("figure svg").count(),
+                "n_tables": page.locator("table").count(),
+                "head": page.locator("div.headline").bounding_box(),
+                "nxt": page.locator("div.next").bounding_box(),
+                "fig_w": page.locator("figure svg").first.bounding_box(),
+                "sec_w": page.locator("section").first.bounding_box(),
+                "overflow": page.evaluate(
+                    "() => [...document.querySelectorAll('section, .tablewrap')].filter("
+                    "s => s.scrollWidth > s.clientWidth + 1).length")}
+            page.screenshot(path=str(ARTIFACTS / f"report_{spec.indication.value}.png"),
+                            full_page=False)
+            browser.close()
+        return {**seen, "errors": errors, "requests": requests}
+
+    # In a thread of its own: the sync API refuses to run where another test left an event loop.
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        seen = pool.submit(look).result()
+    errors, requests = seen["errors"], seen["requests"]
+    n_fig, n_tables, overflow = seen["n_fig"], seen["n_tables"], seen["overflow"]
+    head, nxt, fig_w, sec_w = seen["head"], seen["nxt"], seen["fig_w"], seen["sec_w"]
     assert errors == []
     assert n_fig >= 6 and n_tables >= 8
     assert all(u.startswith("file://") for u in requests)  # nothing fetched from the network

@@ -286,7 +286,8 @@ class DesignSpec(_M):
     cargo_k: Annotated[int, Field(ge=1, le=4)] = 2
     cohort_subjects: Annotated[int, Field(ge=1, le=100_000)] = 20
     gene_sets: str | None = None  # GMT path for enrichment; default: gene sets in the KB
-    sensitivity: bool | GlobalSettings = True  # true: the defaults of GlobalSettings
+    sensitivity: bool = True  # global sensitivity and parameter uncertainty on/off
+    sensitivity_settings: GlobalSettings = Field(default_factory=GlobalSettings)
     candidates: list[CandidateDesign] = Field(min_length=1, max_length=12)
 
     @model_validator(mode="after")
@@ -328,10 +329,7 @@ class DesignSpec(_M):
     @property
     def global_settings(self) -> GlobalSettings | None:
         """The global sensitivity/uncertainty settings, or None when switched off."""
-        if self.sensitivity is False:
-            return None
-        return self.sensitivity if isinstance(self.sensitivity, GlobalSettings) \
-            else GlobalSettings()
+        return self.sensitivity_settings if self.sensitivity else None
 
     @property
     def headline_day(self) -> float:
