@@ -204,11 +204,11 @@ def test_validation_names_every_field(client: Any) -> None:
                                                                       "errors": []}
     bad = json.loads(json.dumps(ex))
     bad["subjects"] = 0
-    bad["candidates"][1]["route"] = "teleport"
+    bad["candidates"][1]["delivery"]["route"] = "teleport"  # candidates are simulate specs
     errs = client.post("/api/v1/validate/design", json=bad).json()["errors"]
     fields = {e["field"] for e in errs}
-    assert {"subjects", "candidates.1.route"} <= fields
-    route = next(e for e in errs if e["field"] == "candidates.1.route")
+    assert {"subjects", "candidates.1.delivery.route"} <= fields
+    route = next(e for e in errs if e["field"] == "candidates.1.delivery.route")
     assert "hydrogel" in route["accepted"] and route["value"] == "teleport"
     r = client.post("/api/v1/jobs", json={"kind": "design", "spec": bad})
     assert r.status_code == 400 and r.json()["error"]["field"] in fields
@@ -230,10 +230,28 @@ def test_release_fit_equals_python_api(client: Any) -> None:
     assert [(f["model"], f["params"]) for f in got["fits"]] == \
         [(f["model"], f["params"]) for f in json.loads(json.dumps(want["fits"], default=float))]
     assert got["source"] == path.name
-    r = client.post("/api/v1/release/fit", files={"file": ("x.csv", b"time,released\n1,abc\n")})
+    r = client.post("/api/v1/release/fit", files={"file": ("x.csv", b"time,released\n1,abc\n")},
+                    data={"time_unit": "h"})
     assert r.status_code == 400
     e = r.json()["error"]
     assert e["source"] == "x.csv" and e["line"] == 2 and e["field"] == "released"
+
+
+def test_release_fit_never_assumes_a_time_unit(client: Any) -> None:
+    """A CSV without a time_unit column needs the unit from the form (the CLI's --time-unit):
+    the web app refuses rather than assuming hours (issue 17), and uses the unit it is given."""
+    body = b"time,released\n" + b"".join(f"{t},{100 * (1 - 0.5 ** (t / 3)):.3f}\n".encode()
+                                         for t in range(1, 11))
+    r = client.post("/api/v1/release/fit", files={"file": ("nounit.csv", body)},
+                    data={"plot": "false"})
+    assert r.status_code == 400
+    assert r.json()["error"]["field"] == "time_unit"
+    hours = client.post("/api/v1/release/fit", files={"file": ("nounit.csv", body)},
+                        data={"plot": "false", "time_unit": "h"})
+    days = client.post("/api/v1/release/fit", files={"file": ("nounit.csv", body)},
+                       data={"plot": "false", "time_unit": "day"})
+    assert hours.status_code == 200 and days.status_code == 200
+    assert hours.json()["result"]["fits"] != days.json()["result"]["fits"]
 
 
 def test_release_compare(client: Any) -> None:

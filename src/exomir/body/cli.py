@@ -88,6 +88,11 @@ def simulate_cmd(
     attribution_day: Annotated[float | None, typer.Option(
         "--attribution-day", help="Read-out day of the attribution (default 14 wound, "
         "21 pain).")] = None,
+    uncertainty: Annotated[int | None, typer.Option(
+        help="Also draw N parameter sets from the uncertain parameters' ranges: uncertainty "
+             "bands next to the variability bands (exomir.sensitivity).")] = None,
+    uncertainty_subjects: Annotated[int, typer.Option(
+        help="Subjects per uncertainty draw (the same cohort for every draw).")] = 50,
 ) -> None:
     """Simulate a therapy over a virtual population: where the benefit comes from (miRNA,
     vesicle, vehicle), exposure, copies per cell, knockdown, outcome (median, 5-95 % band)."""
@@ -115,6 +120,14 @@ def simulate_cmd(
     if out is not None and out.suffix.lower() not in (".parquet", ".csv"):
         raise InputError("unknown output type", field="--out", value=str(out),
                          accepted=".parquet, .csv")
+    from exomir.core.files import check_output, check_output_dir
+
+    if export_sbml is not None:  # outputs checked before the simulation runs
+        check_output(export_sbml, field="--export-sbml", suffixes=(".xml", ".sbml"))
+    if plot is not None:
+        check_output_dir(plot, field="--plot")
+    if out is not None:
+        check_output_dir(out.parent if str(out.parent) else Path("."), field="--out")
     rel = _release_option(release_preset, release_profile)
     if rel is not None and not s.route.is_vehicle:
         raise InputError("a release profile needs a vehicle route", field="delivery.route",
@@ -125,7 +138,7 @@ def simulate_cmd(
     horizon = float(days if days is not None else s.therapy.days)
     with Progress(TextColumn("simulating"), BarColumn(), TextColumn("day {task.completed:.1f}"),
                   TimeElapsedColumn(), console=Console(stderr=True),
-                  disable=fmt == "json") as prog:
+                  disable=fmt == "json", transient=True) as prog:
         task = prog.add_task("sim", total=horizon)
         result = simulate(model, subjects, days=horizon, seed=seed, rtol=rtol,
                           engine=engine, threads=threads,  # type: ignore[arg-type]
@@ -151,6 +164,12 @@ def simulate_cmd(
         from exomir.body.plots import write_plots
 
         plots = [str(p) for p in write_plots(result, plot)]
+    unc = None
+    if uncertainty is not None:  # parameter uncertainty (exomir.sensitivity)
+        from exomir.sensitivity.cli import print_uncertainty, uncertainty_for_cli
+
+        unc = uncertainty_for_cli(model, uncertainty, uncertainty_subjects, seed, rtol,
+                                  quiet=fmt == "json")
     notes = [*spec_warnings, *model.notes]
     if model.release_note:
         notes.append(f"release: {model.release_note}")
@@ -163,7 +182,8 @@ def simulate_cmd(
             "attribution": att.to_dict() if att is not None else None,
             "dose": conv, "notes": notes, "note": UNCERTAINTY_NOTE,
             "summary": summ.to_dict("records"), "plots": plots,
-            "sbml": str(export_sbml) if export_sbml is not None else None}, indent=1,
+            "sbml": str(export_sbml) if export_sbml is not None else None,
+            **({} if unc is None else {"uncertainty": unc.to_dict()})}, indent=1,
             default=float))
         return
     if att is not None:
@@ -191,7 +211,9 @@ def simulate_cmd(
                      else f"{st.steps} (shared)") + f", rtol {rtol:g}")
     console.print(f"[yellow]note:[/] {UNCERTAINTY_NOTE}")
     if export_sbml is not None:
-        console.print(f"SBML written to {escape(str(export_sbml))}")
+        console.print(f"SBML written to {escape(str(export_sbml))}", soft_wrap=True)
+    if unc is not None:
+        print_uncertainty(unc)
     for p in plots:
         console.print(f"plot: {escape(p)}")
 

@@ -781,9 +781,85 @@ def cache_dir() -> Path:
         probe.write_text("")
         probe.unlink()
     except OSError:
-        d = Path(tempfile.gettempdir()) / f"exomir-kernels-{os.getuid()}"
-        d.mkdir(parents=True, exist_ok=True)
+        d = _private_tmp_dir(Path(tempfile.gettempdir()) / f"exomir-kernels-{os.getuid()}")
     return d
+
+
+# Code that numba JIT-compiles in a process and the same code loaded from numba's on-disk
+# cache can differ in the last bits (measured: up to 2e-13 in the outputs), so every process
+# runs the cached code: a cold cache is filled by a child process first. A subject's result
+# is then the same in every process (local threads, Dask workers), not only within one.
+_PRIME = """
+import importlib.util, sys
+import numpy as np
+spec = importlib.util.spec_from_file_location({name!r}, {path!r})
+mod = importlib.util.module_from_spec(spec)
+sys.modules[{name!r}] = mod
+spec.loader.exec_module(mod)
+a = lambda *s: np.zeros(s)
+i = lambda *s: np.zeros(s, dtype=np.int64)
+# the types run() passes (every array a fresh, writable, C-contiguous one); zero subjects
+mod.integrate(i(4), a(0, 1), a(0, 1), a(0, 1), a(0, 1), a(1), 0, a(0), a(1), a(1), 1e-5,
+              a(0, 1, 1), i(0, 3), i(0), *[a(1, 1) for _ in range(16)], a(1), i(9, 1))
+"""
+
+
+def _cached(path: Path) -> bool:
+    """Whether numba's cache holds the driver's entry point (its index file next to it)."""
+    pyc = path.parent / "__pycache__"
+    return any(pyc.glob(f"{path.stem}.integrate-*.nbi"))
+
+
+def _prime(path: Path, name: str) -> None:
+    """Compile the driver into numba's on-disk cache in a child process (the signature
+    :func:`run` calls; zero subjects, so nothing is integrated)."""
+    import subprocess
+
+    code = _PRIME.format(name=name, path=str(path))
+    try:
+        subprocess.run([sys.executable, "-c", code], check=True, capture_output=True,
+                       timeout=900)
+    except (OSError, subprocess.SubprocessError):  # compile here instead (still correct)
+        return
+
+
+def _private_tmp_dir(d: Path) -> Path:
+    """``d`` if it is (or can be made) a real directory owned by this user and closed to
+    others (mode 0700); else a fresh private ``mkdtemp`` folder. Kernels are imported as
+    Python code, so a shared, predictable folder another user could create first is refused."""
+    try:
+        d.mkdir(mode=0o700, exist_ok=True)
+        st = os.lstat(d)
+        import stat
+
+        if (stat.S_ISDIR(st.st_mode) and not stat.S_ISLNK(st.st_mode)
+                and st.st_uid == os.getuid() and not st.st_mode & (stat.S_IWGRP | stat.S_IWOTH)):
+            if st.st_mode & 0o077:
+                os.chmod(d, 0o700)
+            return d
+    except OSError:
+        pass
+    return Path(tempfile.mkdtemp(prefix="exomir-kernels-"))
+
+
+def _load(src: str) -> ModuleType:
+    """Import driver source ``src`` from the cache folder, compiled by numba's disk cache
+    (filled first by a child process when cold, see :func:`_prime`)."""
+    key = hashlib.sha256(src.encode()).hexdigest()[:20]
+    path = cache_dir() / f"exomir_body_driver_{key}.py"
+    if not path.exists() or path.read_text() != src:
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(src)
+        os.replace(tmp, path)
+    name = f"exomir_body_driver_{key}"
+    if not _cached(path):
+        _prime(path, name)
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None and spec.loader is not None
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[name] = mod
+    spec.loader.exec_module(mod)
+    return mod
 
 
 def driver() -> ModuleType:
@@ -795,19 +871,7 @@ def driver() -> ModuleType:
             import numba  # noqa: F401
         except ImportError as exc:  # pragma: no cover - numba is a dependency
             raise KernelUnavailable("numba is not installed") from exc
-        src = _DRIVER.format(version=DRIVER_VERSION)
-        key = hashlib.sha256(src.encode()).hexdigest()[:20]
-        path = cache_dir() / f"exomir_body_driver_{key}.py"
-        if not path.exists() or path.read_text() != src:
-            tmp = path.with_suffix(f".{os.getpid()}.tmp")
-            tmp.write_text(src)
-            os.replace(tmp, path)
-        name = f"exomir_body_driver_{key}"
-        spec = importlib.util.spec_from_file_location(name, path)
-        assert spec is not None and spec.loader is not None
-        mod = importlib.util.module_from_spec(spec)
-        sys.modules[name] = mod
-        spec.loader.exec_module(mod)
+        mod = _load(_DRIVER.format(version=DRIVER_VERSION))
         _DRIVERS.append(mod)
         return mod
 
@@ -935,16 +999,17 @@ def run(
     """
     P = kernel.pack(ev)
     N, n = y0.shape
-    t_eval = np.ascontiguousarray(t_eval, dtype=float)
+    # fresh writable C arrays throughout: one numba signature (the one _prime compiles)
+    t_eval = np.array(t_eval, dtype=float, order="C")
     # dose times: release forcing (DT) and state jumps (JT) read the same sorted array
     dt = np.asarray(sorted(dose_times), dtype=float)
     br = np.asarray(sorted({float(t) for t in dt} | {float(t_eval[-1])}), dtype=float)
     out = np.empty((N, n, t_eval.size))
     st = np.zeros((N, 3), dtype=np.int64)
     fail = np.zeros(N, dtype=np.int64)
-    y0 = np.ascontiguousarray(y0, dtype=float)
-    jump = np.ascontiguousarray(jump, dtype=float)
-    atol = np.ascontiguousarray(np.broadcast_to(atol, (N, n)), dtype=float)
+    y0 = np.array(y0, dtype=float, order="C")
+    jump = np.array(jump, dtype=float, order="C")
+    atol = np.array(np.broadcast_to(atol, (N, n)), dtype=float, order="C")
     fn = driver().integrate
     L = kernel.lanes
     workers = max(1, min(threads or os.cpu_count() or 1, -(-N // L)))

@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
+from rich.text import Text
 
 from exomir.core.errors import InputError
 
@@ -70,8 +71,12 @@ def scan_cmd(
     from exomir.cargo.output import SiteWriter
     from exomir.cargo.pipeline import scan_and_score
 
-    if out is not None and out.suffix not in (".tsv", ".parquet"):
-        raise InputError("output must end in .tsv or .parquet", field="out", value=str(out))
+    if out is not None:
+        from exomir.core.files import check_output
+
+        check_output(out, field="--out", suffixes=(".tsv", ".parquet"))
+    if threads is not None and not 1 <= threads <= 256:
+        raise InputError("out of range", field="--threads", value=threads, accepted="1 to 256")
     mirs = read_mirnas(mirna, species)
     utrs = read_utrs(utr, species)
     kw: dict[str, Any] = {"sa": sa, "targetscan_compat": targetscan_compat}
@@ -194,37 +199,42 @@ def rank_cmd(
     if fmt == "json":
         typer.echo(json.dumps(res.to_dict(), indent=1, default=str))
         return
+    from exomir.terminal import Column, print_table
+
+    cols = [Column("#", justify="right", no_wrap=True), Column("cargo (modality)"),
+            Column("score", justify="right", no_wrap=True), Column("benefit", justify="right"),
+            Column("harm", justify="right"), Column("off-target", justify="right"),
+            Column("why (gene contribution (evidence))"), Column("EXOmotif")]
     for size, cands in res.candidates.items():
-        t = Table(title=f"{indication}: best cargo of {size} miRNA(s)")
-        for col in ("#", "cargo (modality)", "score", "benefit", "harm", "off-target",
-                    "why (gene contribution (evidence))", "EXOmotif"):
-            t.add_column(col, no_wrap=col in ("#", "score"))
+        rows = []
         for i, c in enumerate(cands, 1):
             why = "; ".join(
                 f"{d['gene']} {d['contribution']:+.2f} "
                 f"({','.join(sorted({b['evidence'] for b in d['by']}))})"
                 for d in c.contributions[:5])
             motifs = ", ".join(f"{m}:{'+'.join(v)}" for m, v in c.motifs.items() if v) or "-"
-            t.add_row(str(i), c.label, f"{c.score:.2f}", f"{c.benefit:.2f}",
-                      f"{c.spare_penalty:.2f}", f"{c.off_target_penalty:.2f} ({c.n_off_targets})",
-                      why, motifs)
-        console.print(t)
+            rows.append([str(i), c.label, f"{c.score:.2f}", f"{c.benefit:.2f}",
+                         f"{c.spare_penalty:.2f}",
+                         f"{c.off_target_penalty:.2f} ({c.n_off_targets})", why, motifs])
+        print_table(console, f"{indication}: best cargo of {size} miRNA(s)", cols, rows)
     merged = {m: f for m, f in res.names.get("merged", {}).items() if m in res.modality}
     if merged:
         console.print("name forms merged: " + "; ".join(
-            f"{m} <- {', '.join(f)}" for m, f in sorted(merged.items())), highlight=False)
+            f"{m} <- {', '.join(f)}" for m, f in sorted(merged.items())), highlight=False,
+            markup=False)
     undirected = [x["mirna"] for x in res.kept_out if x["reason"].startswith("no study")]
     for x in res.kept_out:
         if not x["reason"].startswith("no study"):
-            console.print(f"not ranked: {x['mirna']}: {x['reason']}", highlight=False)
+            console.print(f"not ranked: {x['mirna']}: {x['reason']}", highlight=False,
+                          markup=False)
     if undirected:
         shown = ", ".join(undirected[:8]) + (", ..." if len(undirected) > 8 else "")
         console.print(f"not ranked: {len(undirected)} miRNAs no study of this indication "
                       f"gives a direction for ({shown}); --any-direction ranks them as "
-                      "mimics (hypothesis)", highlight=False)
+                      "mimics (hypothesis)", highlight=False, markup=False)
     for x in res.interactions_kept_out:
         console.print(f"interaction left out: {x['mirna']} -> {x['gene']} ({x['study']}: "
-                      f"{x['reason']})", highlight=False)
+                      f"{x['reason']})", highlight=False, markup=False)
 
 
 @cargo_app.command("enrich")
@@ -245,10 +255,10 @@ def enrich_cmd(
     _fmt(fmt)
     if (mirnas is None) == (genes is None):
         raise InputError("give exactly one of --mirna or --genes", field="mirna")
+    from exomir.core.files import read_word_list
+
     if genes is not None:
-        if not genes.exists():
-            raise InputError("file not found", source=genes)
-        query = [g.strip() for g in genes.read_text().split() if g.strip()]
+        query = read_word_list(genes, field="--genes", what="gene symbols")
     else:
         inter, _ = _interactions(mirtarbase, None, None, 9606)
         names = [m.strip() for m in (mirnas or "").split(",") if m.strip()]
@@ -257,9 +267,9 @@ def enrich_cmd(
             raise InputError("no targets known for these miRNAs", field="mirna", value=mirnas)
     bg = None
     if background is not None:
-        if not background.exists():
-            raise InputError("file not found", source=background)
-        bg = background.read_text().split()
+        bg = read_word_list(background, field="--background", what="gene symbols")
+    if top < 1:
+        raise InputError("out of range", field="--top", value=top, accepted="an integer >= 1")
     res = enrich(query, read_gmt(gmt), background=bg).head(top)
     if fmt == "json":
         typer.echo(res.to_json(orient="records", indent=1))
@@ -269,8 +279,8 @@ def enrich_cmd(
         t.add_column(col)
     recs: Any = res.itertuples(index=False)
     for r in recs:
-        t.add_row(r.gene_set, f"{r.k}/{r.K}", f"{r.fold:.1f}", f"{r.p:.2e}", f"{r.q:.2e}",
-                  r.genes[:60])
+        t.add_row(Text(r.gene_set), f"{r.k}/{r.K}", f"{r.fold:.1f}", f"{r.p:.2e}",
+                  f"{r.q:.2e}", Text(r.genes[:60]))
     console.print(t)
 
 

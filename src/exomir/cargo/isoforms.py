@@ -27,27 +27,26 @@ Region = tuple[int, int, float]  # start, end (1-based inclusive), AIR in percen
 
 def read_airs(path: str | Path) -> dict[str, list[Region]]:
     """Regions per gene from a TargetScan AIR file (gene, start, end, AIR %, ...)."""
+    from exomir.formats import read_lines  # the one input layer (encodings, limits, binary)
+
     p = Path(path)
-    if not p.exists():
-        raise InputError("file not found", source=p)
     out: dict[str, list[Region]] = {}
-    with p.open(encoding="utf-8", errors="replace") as fh:
-        for n, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            f = line.rstrip("\r\n").split("\t")
-            if len(f) < 4:
-                raise InputError("expected 4 tab-separated columns (gene, start, end, AIR %)",
-                                 source=p, line=n, value=line.strip()[:60])
-            try:
-                start, end, air = int(f[1]), int(f[2]), float(f[3])
-            except ValueError:
-                raise InputError("start and end must be integers and AIR a number",
-                                 source=p, line=n, value="\t".join(f[1:4])) from None
-            if start < 1 or end < start or not 0 <= air <= 100:
-                raise InputError("need 1 <= start <= end and 0 <= AIR <= 100", source=p,
-                                 line=n, value=f"{start} {end} {air}")
-            out.setdefault(f[0], []).append((start, end, air))
+    for n, line in read_lines(p):
+        if not line.strip():
+            continue
+        f = line.split("\t")
+        if len(f) < 4:
+            raise InputError("expected 4 tab-separated columns (gene, start, end, AIR %)",
+                             source=p, line=n, value=line.strip()[:60])
+        try:
+            start, end, air = int(f[1]), int(f[2]), float(f[3])
+        except ValueError:
+            raise InputError("start and end must be integers and AIR a number",
+                             source=p, line=n, value="\t".join(f[1:4])) from None
+        if start < 1 or end < start or not 0 <= air <= 100:
+            raise InputError("need 1 <= start <= end and 0 <= AIR <= 100", source=p,
+                             line=n, value=f"{start} {end} {air}")
+        out.setdefault(f[0], []).append((start, end, air))
     if not out:
         raise InputError("no AIR regions read", source=p)
     return out

@@ -9,6 +9,7 @@ characterisation (particles per microgram, copies per particle) and shows that a
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import pint
@@ -95,20 +96,89 @@ _UNIT_ALIASES = {
 }
 
 
+UNIT_ACCEPTED = "e.g. particles, ug, mg/kg, particles/kg, copies, mL, h, day, 1/h, cm^2"
+_MAX_EXPONENT = 6
+_UNIT_TOKEN = re.compile(r"\s*(?:(?P<name>[A-Za-z_µμ%][A-Za-z0-9_µμ]*)|(?P<num>\d+)"
+                         r"|(?P<pow>\*\*|\^)|(?P<op>[*/])|(?P<lp>\()|(?P<rp>\)))")
+
+
+def _check_unit_syntax(raw: str) -> None:
+    """A unit expression: names joined by ``*``, ``/`` or spaces, integer powers (``^2``,
+    ``**-1``, at most 6), parentheses, and ``1`` as a numerator (``1/h``). Raises ValueError
+    otherwise, before pint's parser (which crashes on ``h--``, ``1/``, ``h**`` or ``(``)."""
+    pos, depth, expect_operand = 0, 0, True
+    prev = ""
+    while pos < len(raw):
+        m = _UNIT_TOKEN.match(raw, pos)
+        if m is None or m.end() == pos:
+            raise ValueError(f"unexpected character {raw[pos]!r} at position {pos + 1}")
+        pos = m.end()
+        kind = m.lastgroup
+        if kind == "name" or kind == "num":
+            if kind == "num" and (m.group("num") != "1" or not expect_operand):
+                raise ValueError("a number in a unit is only allowed as '1' in '1/unit' or as "
+                                 "a power after ^")
+            if not expect_operand and prev not in ("name", "rp"):
+                raise ValueError("missing operator")
+            expect_operand = False
+        elif kind == "pow":
+            if expect_operand:
+                raise ValueError("a power needs a unit before it")
+            e = re.compile(r"\s*(-?\d+)(?![\w.])").match(raw, pos)
+            if e is None:
+                raise ValueError("a power needs an integer exponent (e.g. ^2 or **-1)")
+            if not 0 < abs(int(e.group(1))) <= _MAX_EXPONENT:
+                raise ValueError(f"exponent must be a non-zero integer up to {_MAX_EXPONENT}")
+            pos = e.end()
+            kind = "rp"  # a completed factor
+        elif kind == "op":
+            if expect_operand:
+                raise ValueError(f"'{m.group('op')}' needs a unit on both sides")
+            expect_operand = True
+        elif kind == "lp":
+            if not expect_operand and prev not in ("name", "rp"):
+                raise ValueError("missing operator before '('")
+            depth += 1
+            expect_operand = True
+        else:  # rp
+            if expect_operand or depth == 0:
+                raise ValueError("unbalanced or empty parentheses")
+            depth -= 1
+        prev = kind or ""
+    if expect_operand:
+        raise ValueError("the expression ends with an operator")
+    if depth:
+        raise ValueError("unbalanced parentheses")
+
+
+#: Largest magnitude of any quantity a user gives (in its own unit): 1e20 is beyond every
+#: dose, count, concentration or body weight in this domain (an EV preparation holds ~1e13
+#: particles) and far from float overflow; it refuses typos such as 1e300.
+MAX_QUANTITY = 1e20
+
+
 def parse_unit(text: str, *, field: str | None = None) -> pint.Unit:
     """Parse a unit string (``"particles"``, ``"ug"``, ``"particles/kg"``) or raise InputError."""
-    raw = text.strip()
+    raw = text.strip() if isinstance(text, str) else ""
     if not raw:
-        raise InputError("empty unit", field=field, value=text, accepted="pint unit strings")
+        raise InputError("empty unit", field=field, value=text, accepted=UNIT_ACCEPTED)
+    if len(raw) > 100:
+        raise InputError("unit string too long", field=field, value=raw,
+                         accepted=UNIT_ACCEPTED)
+    try:
+        _check_unit_syntax(raw)
+    except ValueError as exc:
+        raise InputError(f"not a unit expression ({exc})", field=field, value=text,
+                         accepted=UNIT_ACCEPTED) from None
     tokens = [_UNIT_ALIASES.get(tok, tok) for tok in _split_unit(raw)]
     try:
         return ureg.Unit("".join(tokens))
-    except Exception as exc:  # pint raises many kinds (TokenError, AssertionError, ...) on bad text
+    except Exception as exc:  # pint raises many types (incl. AssertionError, KeyError)
         raise InputError(
             f"unknown unit ({exc.__class__.__name__})",
             field=field,
             value=text,
-            accepted="e.g. particles, ug, mg/kg, particles/kg, copies, mL, h, day",
+            accepted=UNIT_ACCEPTED,
         ) from None
 
 
@@ -136,12 +206,16 @@ def parse_quantity(
     field: str | None = None,
     dimension: str | None = None,
     nonnegative: bool = True,
+    positive: bool = False,
+    max_magnitude: float = MAX_QUANTITY,
 ) -> pint.Quantity:
     """Build a Quantity from a number and unit (or ``"1e9 particles"``) with checks.
 
-    Raises :class:`InputError` for non-numeric values, unknown units, negative values (when
-    ``nonnegative``) and, when ``dimension`` is given (e.g. ``"[particle]"``), a unit of another
-    dimensionality. Nothing is converted silently between particles, mass and copies.
+    Raises :class:`InputError` for non-numeric or non-finite values, values beyond
+    ``max_magnitude`` (of the given unit), unknown units, negative values (when
+    ``nonnegative``), zero (when ``positive``) and, when ``dimension`` is given (e.g.
+    ``"[particle]"``), a unit of another dimensionality. Nothing is converted silently between
+    particles, mass and copies.
     """
     if isinstance(value, str) and unit is None:
         parts = value.strip().split(None, 1)
@@ -157,6 +231,11 @@ def parse_quantity(
     if nonnegative and number < 0:
         raise InputError("must not be negative", field=field, value=value,
                          accepted="a number >= 0")
+    if positive and number <= 0:
+        raise InputError("must be positive", field=field, value=value, accepted="a number > 0")
+    if abs(number) > max_magnitude:
+        raise InputError("implausibly large value", field=field, value=value,
+                         accepted=f"at most {max_magnitude:g} (in the unit given)")
     u = parse_unit(unit or "dimensionless", field=field)
     q = Q_(number, u)
     if dimension is not None and not q.check(dimension):

@@ -13,6 +13,7 @@ import pandas as pd
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from exomir.core.errors import InputError
 from exomir.evidence import analysis, plots, rob
@@ -22,6 +23,8 @@ from exomir.evidence.meta import METHODS, MetaResult
 from exomir.evidence.run import KbMeta, kb_meta, meta_analysis
 
 console = Console()
+#: Study rows printed in the table layout (rendering 50k rows took minutes; JSON has all).
+MAX_STUDY_ROWS = 200
 evidence_app = typer.Typer(help="Evidence synthesis: effect sizes, meta-analysis (metafor "
                            "conventions), small-study effects, risk of bias, plots.",
                            no_args_is_help=True)
@@ -36,13 +39,16 @@ def register(app: typer.Typer) -> None:
     app.add_typer(evidence_app, name="evidence")
 
 
-def _read_csv(path: Path) -> pd.DataFrame:
-    if not path.is_file():
-        raise InputError("file not found", source=path, field="--data")
-    try:
-        return pd.read_csv(path, na_values=["NA", "NR", ""], keep_default_na=True)
-    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
-        raise InputError(f"cannot read CSV: {exc}", source=path) from exc
+def _read_csv(path: Path, numeric: list[str] | None = None) -> pd.DataFrame:
+    """The --data CSV through the one input layer (see :func:`exomir.evidence.run.read_meta_csv`)."""
+    from exomir.evidence.run import read_meta_csv
+
+    return read_meta_csv(path, numeric=numeric)
+
+
+def _count(n: int, one: str, many: str) -> str:
+    """``1 study``, ``2 studies``."""
+    return f"{n} {one if n == 1 else many}"
 
 
 def _fmt(x: float | None, d: int = 4) -> str:
@@ -57,7 +63,7 @@ def _pfmt(p: float | None) -> str:
     return "<.0001" if p < 1e-4 else f"{p:.4f}"
 
 
-def _print_model(r: MetaResult, measure: str, title: str) -> None:
+def _print_model(r: MetaResult, measure: str, title: str | Text) -> None:
     t = Table(title=title, show_header=True)
     t.add_column("quantity")
     t.add_column("value", justify="right")
@@ -85,7 +91,7 @@ def _print_model(r: MetaResult, measure: str, title: str) -> None:
         rows.append((f"QM (df={','.join(map(str, r.qm_df))})",
                      f"{_fmt(r.qm)}, p = {_pfmt(r.qm_pval)}"))
     for a, b in rows:
-        t.add_row(a, b)
+        t.add_row(Text(a), b)
     console.print(t)
 
 
@@ -117,17 +123,30 @@ def meta(
     bubble: Annotated[Path | None, typer.Option(help="Bubble plot file (with --mods).")] = None,
 ) -> None:
     """Random-/fixed-effects meta-analysis with metafor's numbers (rma, escalc defaults)."""
+    from exomir.core.files import FIGURE_SUFFIXES, check_option, check_output
+
     measure = measure.upper()
     if (data is None) == (indication is None):
         raise InputError("give either --data FILE.csv or --indication (with --outcome)",
                          field="--data/--indication")
+    check_option(level, field="--level", lo=0, hi=100, lo_open=True)
+    if level >= 100:
+        raise InputError("out of range", field="--level", value=level,
+                         accepted="a confidence level in percent, > 0 and < 100")
+    if timepoint is not None:
+        check_option(timepoint, field="--timepoint", lo=0, hi=36525)
+    if plot is not None and mods:
+        raise InputError("--plot draws a forest plot; use --bubble with --mods", field="--plot")
+    for opt, p in (("--plot", plot), ("--funnel", funnel), ("--bubble", bubble)):
+        if p is not None:  # every output checked before anything is computed or written
+            check_output(p, field=opt, suffixes=FIGURE_SUFFIXES)
     report: dict[str, Any] | None = None
     syn: Any = None
     caught: list[str] = []
     with warnings.catch_warnings(record=True) as wlist:
         warnings.simplefilter("always")
         if data is not None:
-            run = meta_analysis(_read_csv(data), measure=measure, method=method, knha=knha,
+            run = meta_analysis(_read_csv(data, _mods(mods)), measure=measure, method=method, knha=knha,
                                 by=by, mods=_mods(mods), bias=bias, loo=loo, level=level)
         else:
             if outcome is None:
@@ -163,21 +182,24 @@ def meta(
         typer.echo(json.dumps(out, indent=2, default=_json_default))
         return
     for msg in caught:
-        console.print(f"[yellow]warning:[/] {msg}", highlight=False)
+        console.print(Text.assemble(("warning: ", "yellow"), msg))
     if report is not None:
         _print_kb_header(syn, report)
     console.print(f"Effect size: {describe_measure(measure)}", highlight=False)
     if by and "subgroups" in out:
         for g, res in sg.groups.items():
-            _print_model(res, measure, f"subgroup {by} = {g}")
+            _print_model(res, measure, Text(f"subgroup {by} = {g}"))
         console.print(f"Test of subgroup differences: Q = {_fmt(sg.q_between)}, "
                       f"df = {sg.q_between_df}, p = {_pfmt(sg.q_between_pval)}", highlight=False)
     _print_model(r, measure, "Overall" if not mods else "Meta-regression")
-    st = Table(title="Studies")
+    shown = min(len(r.slab), MAX_STUDY_ROWS)
+    st = Table(title="Studies" if shown == len(r.slab) else
+               f"Studies (first {shown} of {len(r.slab)}; --format json lists all)")
     for c in ("study", "yi", "vi", "weight %"):
-        st.add_column(c, justify="left" if c == "study" else "right")
-    for s, y, v, w in zip(r.slab, r.yi, r.vi, r.weights, strict=True):
-        st.add_row(s, _fmt(float(y)), _fmt(float(v)), _fmt(float(w), 2))
+        st.add_column(c, justify="left" if c == "study" else "right",
+                      overflow="fold" if c == "study" else "ellipsis")
+    for s, y, v, w in list(zip(r.slab, r.yi, r.vi, r.weights, strict=True))[:shown]:
+        st.add_row(Text(str(s)), _fmt(float(y)), _fmt(float(v)), _fmt(float(w), 2))
     console.print(st)
     if "small_study" in out:
         ss = out["small_study"]
@@ -189,7 +211,7 @@ def meta(
                       f"{_fmt(ss['trimfill']['estimate'])}", highlight=False)
     for p in (plot, funnel, bubble):
         if p is not None:
-            console.print(f"wrote {p}", highlight=False)
+            console.print(f"wrote {p}", highlight=False, markup=False)
     if syn is not None:
         _print_subgroups_and_published(syn)
 
@@ -199,31 +221,34 @@ def _mods(mods: str | None) -> list[str] | None:
 
 
 def _print_kb_header(syn: Any, report: dict[str, Any]) -> None:
-    console.print(f"Knowledge base, {syn.indication.value}, outcome {syn.outcome!r}: "
-                  f"{report['studies_pooled']} studies pooled in the main analysis "
-                  f"({report['comparisons']} comparisons), {report['studies_left_out']} left "
-                  f"out of {report['studies_considered']}.", highlight=False)
+    considered = report["studies_considered"]
+    console.print(Text(
+        f"Knowledge base, {syn.indication.value}, outcome {syn.outcome!r}: "
+        f"{_count(report['studies_pooled'], 'study', 'studies')} pooled in the main analysis "
+        f"({_count(report['comparisons'], 'comparison', 'comparisons')}), "
+        f"{report['studies_left_out']} of {considered} "
+        f"{'study' if considered == 1 else 'studies'} left out."))
     for x in syn.kept_out:
         what = "kept out" if x["gate"] == "exclude" else "subgroup only"
-        console.print(f"  {what}: {x['study']}: {x['detail']}", highlight=False)
+        console.print(f"  {what}: {x['study']}: {x['detail']}", highlight=False, markup=False)
     reasons: dict[str, int] = {}
     for _, why in syn.main.table.excluded:
         reasons[why] = reasons.get(why, 0) + 1
     for why, n in sorted(reasons.items(), key=lambda kv: -kv[1]):
-        console.print(f"  left out: {n} x {why}", highlight=False)
+        console.print(f"  left out: {n} x {why}", highlight=False, markup=False)
     for note in syn.main.table.notes:
-        console.print(f"  note: {note}", highlight=False)
+        console.print(f"  note: {note}", highlight=False, markup=False)
 
 
 def _print_subgroups_and_published(syn: Any) -> None:
     for sg in syn.subgroups:
         if not sg.k:
             continue
-        t = Table(title=f"{sg.label} ({sg.kind}, k = {sg.k}; not in the main estimate)")
+        t = Table(title=Text(f"{sg.label} ({sg.kind}, k = {sg.k}; not in the main estimate)"))
         for c in ("study", "treatment vs control", "day", "yi", "95% CI"):
             t.add_column(c)
         for c in sg.comparisons:
-            t.add_row(c["study"], f"{c['treatment']} vs {c['control']}",
+            t.add_row(Text(str(c["study"])), Text(f"{c['treatment']} vs {c['control']}"),
                       _fmt(c["timepoint_days"], 0) if c["timepoint_days"] is not None else "NR",
                       _fmt(c["yi"]), f"[{_fmt(c['ci_lb'])}, {_fmt(c['ci_ub'])}]")
         if sg.result is not None:
@@ -231,7 +256,7 @@ def _print_subgroups_and_published(syn: Any) -> None:
                       f"[{_fmt(sg.result.ci_lb)}, {_fmt(sg.result.ci_ub)}]")
         console.print(t)
         for w in sg.warnings:
-            console.print(f"[yellow]warning:[/] {w}", highlight=False)
+            console.print(Text.assemble(("warning: ", "yellow"), w))
     if syn.published:
         t = Table(title="Published syntheses (systematic reviews; not pooled with the above)")
         for c in ("review", "intervention", "outcome", "estimate [CI]", "k", "I^2 %", "DOI"):
@@ -265,7 +290,7 @@ def _print_synthesis(kbm: KbMeta, fmt: Fmt) -> None:
         console.print(t)
     for w in syn.warnings:
         if not w.startswith("subgroup:"):  # subgroup warnings print with their table
-            console.print(f"[yellow]warning:[/] {w}", highlight=False)
+            console.print(Text.assemble(("warning: ", "yellow"), w))
     _print_subgroups_and_published(syn)
 
 
@@ -286,6 +311,10 @@ def rob_cmd(
                              "at least one judgement.")] = True,
 ) -> None:
     """SYRCLE risk-of-bias traffic-light table (Hooijmans 2014)."""
+    if plot is not None:
+        from exomir.core.files import FIGURE_SUFFIXES, check_output
+
+        check_output(plot, field="--plot", suffixes=FIGURE_SUFFIXES)
     if sheet is not None:
         studies = read_extraction_sheet(sheet)
     else:
@@ -313,12 +342,12 @@ def rob_cmd(
     mark = {"low": "[green]+[/]", "high": "[red]-[/]", "unclear": "[yellow]?[/]",
             "not assessed": " "}
     for _, row in table.iterrows():
-        t.add_row(str(row["study"]), *[mark[str(row[i])] for i in rob.ITEM_IDS])
+        t.add_row(Text(str(row["study"])), *[mark[str(row[i])] for i in rob.ITEM_IDS])
     console.print(t)
     for i, (item, _, q) in enumerate(rob.SYRCLE_ITEMS, start=1):
         console.print(f"  {i}. {item}: {q}", highlight=False)
     if plot is not None:
-        console.print(f"wrote {plot}", highlight=False)
+        console.print(f"wrote {plot}", highlight=False, markup=False)
 
 
 @evidence_app.command("import-sheet")

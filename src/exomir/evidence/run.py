@@ -29,17 +29,39 @@ from exomir.evidence.synthesis import EvidenceSynthesis, synthesize_kb
 KB_MEASURES = ("SMD", "MD", "ROM")
 
 
-def read_meta_csv(path: str | Path, *, name: str | None = None) -> pd.DataFrame:
-    """A CSV in metafor's columns, read as the CLI reads ``--data`` (NA, NR and empty = NA).
-    ``name`` is the file name errors show (default: the path)."""
+#: metafor columns read as numbers (with their lower bounds); moderators are numeric too.
+NUMERIC_COLUMNS: dict[str, float | None] = {
+    "m1i": None, "m2i": None, "sd1i": 0.0, "sd2i": 0.0, "n1i": 0.0, "n2i": 0.0, "ai": 0.0,
+    "bi": 0.0, "ci": 0.0, "di": 0.0, "yi": None, "vi": 0.0, "sei": 0.0, "year": None}
+
+
+def read_meta_csv(path: str | Path, *, name: str | None = None,
+                  numeric: list[str] | None = None) -> pd.DataFrame:
+    """A CSV in metafor's columns, through the one input layer (:mod:`exomir.core.files`).
+
+    ``NA``, ``NR`` and empty cells are missing; any other cell of a metafor column (or of a
+    ``numeric`` moderator column) that is not a finite number in range -- ``eighty``,
+    ``TRUE``, ``inf``, ``∞`` -- is an error naming its line and column, never a silently
+    dropped row. ``name`` is the file name errors show (default: the path).
+    """
+    from exomir.core.files import numeric_column, read_table, table_frame
+
     p = Path(path)
     shown = name or str(p)
-    if not p.is_file():
-        raise InputError("file not found", source=shown, field="--data")
     try:
-        return pd.read_csv(p, na_values=["NA", "NR", ""], keep_default_na=True)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise InputError(f"cannot read CSV: {exc}", source=shown) from exc
+        table = read_table(p, field="--data", comment=None,
+                           accepted="a CSV with a header row and one study per row")
+        frame = table_frame(table)
+        out = frame.copy()
+        for col in frame.columns:
+            if col in NUMERIC_COLUMNS or col in (numeric or []):
+                out[col] = numeric_column(frame, col, source=p, lo=NUMERIC_COLUMNS.get(col))
+            else:
+                out[col] = frame[col].where(~frame[col].str.strip().str.upper().isin(
+                    ["", "NA", "NR"]), None)
+    except InputError as exc:
+        raise exc.with_source(shown) if name else exc from None
+    return out.reset_index(drop=True)
 
 
 @dataclass
