@@ -932,13 +932,60 @@ def structure_key(model: BodyModel, order: list[int]) -> tuple[object, ...]:
             tuple(model.effect_genes), tuple(int(i) for i in order), rel)
 
 
+def _source_hash() -> str:
+    """A hash of the generator's own source (this module and :mod:`lanes`): a change to the
+    code generation invalidates every structure index entry, not only a KERNEL_VERSION bump."""
+    global _SRC_HASH
+    if _SRC_HASH is None:
+        h = hashlib.sha256()
+        for mod_file in (__file__, lanes.__file__):
+            h.update(Path(mod_file).read_bytes())
+        _SRC_HASH = h.hexdigest()
+    return _SRC_HASH
+
+
+_SRC_HASH: str | None = None
+
+
+def _index_path(key: tuple[object, ...]) -> Path:
+    """Where the structure index entry of ``key`` lives: it names the compiled object and
+    holds the layout, so that a cached structure needs neither code generation nor IR."""
+    h = hashlib.sha256("\n".join([repr(key), _source_hash(), lanes.host_key()]).encode())
+    return cache_dir() / f"exomir_body_structure_{h.hexdigest()[:24]}.json"
+
+
+def _from_index(path: Path) -> Kernel | None:
+    """The kernel an index entry points at (None if absent, unreadable or its object is gone)."""
+    import json
+
+    try:
+        meta = json.loads(path.read_text())
+        lay = Layout(n_lin=int(meta["n_lin"]), named=[str(x) for x in meta["named"]],
+                     n_coef=int(meta["n_coef"]))
+        n, nnz, obj = int(meta["n"]), int(meta["nnz"]), str(meta["object"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    addr = lanes.load_object(obj, [*FUNCTIONS, "Fcheck"], cache_dir())
+    if addr is None:
+        return None
+    return Kernel(fns=np.array([addr[f] for f in FUNCTIONS], dtype=np.int64),
+                  fcheck=addr["Fcheck"], layout=lay, n=n, nnz=nnz, lanes=lanes.LANES)
+
+
 def compile_model(model: BodyModel, ev: Evaluator, order: list[int]) -> Kernel:
     """Generate, compile (or load from the disk cache) and check the kernel of a model.
 
     Kernels are kept per model structure (:func:`structure_key`) for the process, so calls
-    in a loop (calibration, sensitivity, dose-response) generate the code once."""
+    in a loop (calibration, sensitivity, dose-response) generate the code once; on disk a
+    structure index entry (keyed by the structure, the generator's source and the host)
+    points at the compiled object, so a later process skips code generation as well."""
     key = structure_key(model, order)
     kern = _KERNELS.get(key)
+    if kern is None:
+        index = _index_path(key)
+        kern = _from_index(index)
+        if kern is not None and not _fits(kern, model, ev):
+            kern = None  # (cannot happen for a complete structure key) generate afresh
     if kern is None:
         lu = SparseBatchLU(len(model.species), ev.pattern, order)
         blocks = generate(model, ev, lu)
@@ -956,10 +1003,33 @@ def compile_model(model: BodyModel, ev: Evaluator, order: list[int]) -> Kernel:
         kern = Kernel(fns=np.array([addr[f] for f in FUNCTIONS], dtype=np.int64),
                       fcheck=addr["Fcheck"], layout=blocks.layout, n=blocks.n,
                       nnz=blocks.nnz, lanes=lanes.LANES)
+        _write_index(index, kern, lanes.object_key(text))
     if key[-1] is not None:
         _check_release(kern, model)
     _KERNELS[key] = kern
     return kern
+
+
+def _fits(kern: Kernel, model: BodyModel, ev: Evaluator) -> bool:
+    """Whether a kernel's sizes match the model's (states, packed parameter columns)."""
+    lay = kern.layout
+    return (kern.n == len(model.species) and lay.n_lin == len(ev.lin_vals)
+            and lay.n_coef == sum(len(effs) for _f, effs in ev.nonlin)
+            and all(name in ev.flat for name in lay.named))
+
+
+def _write_index(path: Path, kern: Kernel, obj: str) -> None:
+    import json
+
+    lay = kern.layout
+    meta = {"n_lin": lay.n_lin, "named": list(lay.named), "n_coef": lay.n_coef, "n": kern.n,
+            "nnz": kern.nnz, "object": obj}
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")
+    try:
+        tmp.write_text(json.dumps(meta))
+        os.replace(tmp, path)
+    except OSError:  # a read-only cache: the next process generates the code again
+        pass
 
 
 def _check_release(kern: Kernel, model: BodyModel) -> None:

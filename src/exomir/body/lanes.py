@@ -466,19 +466,30 @@ def _target_machine() -> Any:
                                         opt=3, codemodel="jitdefault")
 
 
+def host_key() -> str:
+    """The host CPU, its features and the llvmlite version: part of every object's key, so an
+    object is only reused on the machine (type) it was built for."""
+    import llvmlite
+    import llvmlite.binding as llvm
+
+    return "\n".join([llvm.get_host_cpu_name(), llvm.get_host_cpu_features().flatten(),
+                      llvmlite.__version__])
+
+
+def object_key(ir_text: str) -> str:
+    """The cache key of the object compiled from ``ir_text`` on this host."""
+    return hashlib.sha256("\n".join([ir_text, host_key()]).encode()).hexdigest()[:24]
+
+
 def compile_module(ir_text: str, names: Sequence[str], cache: Path | None) -> dict[str, int]:
     """Compile (or load from ``cache``) an IR module; returns the functions' addresses.
 
-    The cache file name is a hash of the IR, the host CPU and its features and the llvmlite
-    version, so an object is only reused on the machine (type) it was built for."""
-    import llvmlite
+    The cache file name is :func:`object_key` (a hash of the IR and :func:`host_key`)."""
     import llvmlite.binding as llvm
 
     with _LOCK:
         tm = _target_machine()
-        key = hashlib.sha256("\n".join([ir_text, llvm.get_host_cpu_name(),
-                                        llvm.get_host_cpu_features().flatten(),
-                                        llvmlite.__version__]).encode()).hexdigest()[:24]
+        key = object_key(ir_text)
         path = None if cache is None else cache / f"exomir_body_{key}.o"
         obj = None
         if path is not None and path.exists():
@@ -496,8 +507,25 @@ def compile_module(ir_text: str, names: Sequence[str], cache: Path | None) -> di
                 tmp = path.with_suffix(f".{os.getpid()}.tmp")
                 tmp.write_bytes(obj)
                 os.replace(tmp, path)
-        engine = llvm.create_mcjit_compiler(llvm.parse_assembly(""), tm)
-        engine.add_object_file(llvm.ObjectFileRef.from_data(obj))
-        engine.finalize_object()
-        _ENGINES.append(engine)
-        return {n: int(engine.get_function_address(n)) for n in names}
+        return _link(tm, obj, names)
+
+
+def load_object(key: str, names: Sequence[str], cache: Path) -> dict[str, int] | None:
+    """The functions' addresses from the cached object ``key`` (None if it is not there)."""
+    path = cache / f"exomir_body_{key}.o"
+    try:
+        obj = path.read_bytes()
+    except OSError:
+        return None
+    with _LOCK:
+        return _link(_target_machine(), obj, names)
+
+
+def _link(tm: Any, obj: bytes, names: Sequence[str]) -> dict[str, int]:
+    import llvmlite.binding as llvm
+
+    engine = llvm.create_mcjit_compiler(llvm.parse_assembly(""), tm)
+    engine.add_object_file(llvm.ObjectFileRef.from_data(obj))
+    engine.finalize_object()
+    _ENGINES.append(engine)
+    return {n: int(engine.get_function_address(n)) for n in names}

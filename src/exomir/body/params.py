@@ -32,7 +32,9 @@ _PROVENANCE_KEYS = ("source", "assumption", "calibrated", "note", "low", "high")
 
 def _load_yaml(*parts: str) -> Any:
     ref = resources.files("exomir.body").joinpath("data", *parts)
-    return yaml.safe_load(ref.read_text(encoding="utf-8"))
+    # libyaml's C parser where PyYAML has it (same safe schema; ~10x faster on the tables)
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    return yaml.load(ref.read_text(encoding="utf-8"), Loader=loader)  # noqa: S506
 
 
 @cache
