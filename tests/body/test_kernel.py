@@ -163,3 +163,35 @@ def test_release_formula_that_disagrees_with_its_profile_is_refused() -> None:
 def test_unknown_engine_is_an_input_error() -> None:
     with pytest.raises(InputError, match="engine"):
         simulate(make_spec(), 1, engine="fortran")  # type: ignore[arg-type]
+
+
+def test_structure_index_skips_code_generation_and_gives_the_same_result(
+        tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    """A structure compiled once is found on disk by a later process (here: the in-process
+    table emptied) without generating code, and runs the same object: identical results. An
+    unreadable index entry is ignored (the code is generated again)."""
+    from exomir.body import kernel
+
+    monkeypatch.setenv("EXOMIR_CACHE_DIR", str(tmp_path))
+    monkeypatch.setattr(kernel, "_KERNELS", {})
+    spec = make_spec(route="hydrogel", dose=1e10, times=[0, 7], days=14,
+                     body={"targets": [{"gene": "PTEN", "log2fc": -0.7}]})
+    ts = np.linspace(0, 14, 15)
+    first = simulate(spec, 9, seed=3, times=ts, engine="compiled")
+    index = list((tmp_path / "kernels").glob("exomir_body_structure_*.json"))
+    assert len(index) == 1
+
+    def no_codegen(*a: object, **k: object) -> None:
+        raise AssertionError("code generated although the structure is in the index")
+
+    monkeypatch.setattr(kernel, "_KERNELS", {})
+    monkeypatch.setattr(kernel, "generate", no_codegen)
+    again = simulate(spec, 9, seed=3, times=ts, engine="compiled")
+    np.testing.assert_array_equal(again.Y, first.Y)
+
+    index[0].write_text("{not json")
+    monkeypatch.undo()
+    monkeypatch.setenv("EXOMIR_CACHE_DIR", str(tmp_path))
+    monkeypatch.setattr(kernel, "_KERNELS", {})
+    third = simulate(spec, 9, seed=3, times=ts, engine="compiled")
+    np.testing.assert_array_equal(third.Y, first.Y)

@@ -34,7 +34,7 @@ def _load_yaml(*parts: str) -> Any:
     ref = resources.files("exomir.body").joinpath("data", *parts)
     # libyaml's C parser where PyYAML has it (same safe schema; ~10x faster on the tables)
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    return yaml.load(ref.read_text(encoding="utf-8"), Loader=loader)  # noqa: S506
+    return yaml.load(ref.read_text(encoding="utf-8"), Loader=loader)
 
 
 @cache
