@@ -22,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import os
+import subprocess
 import sys
 import tempfile
 import threading
@@ -805,8 +806,16 @@ mod.integrate(i(4), a(0, 1), a(0, 1), a(0, 1), a(0, 1), a(1), 0, a(0), a(1), a(1
 
 
 def _cached(path: Path) -> bool:
-    """Whether numba's cache holds the driver's entry point (its index file next to it)."""
-    pyc = path.parent / "__pycache__"
+    """Whether numba's cache holds the driver's entry point (its index file), where numba
+    puts it: ``$NUMBA_CACHE_DIR/<folder>_<sha1 of the folder path>`` when that is set (as
+    numba's UserProvidedCacheLocator does), else ``__pycache__`` next to the source."""
+    numba_dir = os.environ.get("NUMBA_CACHE_DIR")
+    if numba_dir:
+        folder = os.path.dirname(os.path.abspath(path))
+        sub = "_".join([os.path.split(folder)[-1], hashlib.sha1(folder.encode()).hexdigest()])
+        pyc = Path(numba_dir) / sub
+    else:
+        pyc = path.parent / "__pycache__"
     return any(pyc.glob(f"{path.stem}.integrate-*.nbi"))
 
 
@@ -842,16 +851,27 @@ def _private_tmp_dir(d: Path) -> Path:
     return Path(tempfile.mkdtemp(prefix="exomir-kernels-"))
 
 
-def _load(src: str) -> ModuleType:
-    """Import driver source ``src`` from the cache folder, compiled by numba's disk cache
-    (filled first by a child process when cold, see :func:`_prime`)."""
+def _driver_file(src: str) -> tuple[Path, str]:
+    """The driver source written to the cache folder: (path, module name)."""
     key = hashlib.sha256(src.encode()).hexdigest()[:20]
     path = cache_dir() / f"exomir_body_driver_{key}.py"
     if not path.exists() or path.read_text() != src:
         tmp = path.with_suffix(f".{os.getpid()}.tmp")
         tmp.write_text(src)
         os.replace(tmp, path)
-    name = f"exomir_body_driver_{key}"
+    return path, f"exomir_body_driver_{key}"
+
+
+def _load(src: str) -> ModuleType:
+    """Import driver source ``src`` from the cache folder, compiled by numba's disk cache
+    (filled first by a child process when cold, see :func:`_prime`)."""
+    path, name = _driver_file(src)
+    while _PRIMING:  # started by prime_in_background: let it finish
+        proc = _PRIMING.pop()
+        try:
+            proc.wait(timeout=900)
+        except subprocess.TimeoutExpired:  # a stuck child: compile below instead
+            proc.kill()
     if not _cached(path):
         _prime(path, name)
     spec = importlib.util.spec_from_file_location(name, path)
@@ -860,6 +880,34 @@ def _load(src: str) -> ModuleType:
     sys.modules[name] = mod
     spec.loader.exec_module(mod)
     return mod
+
+
+_PRIMING: list[Any] = []  # child processes compiling the driver (subprocess.Popen)
+
+
+def prime_in_background() -> None:
+    """Start compiling the driver into numba's disk cache in a child process now, if it is
+    not cached yet, so that the compilation (several seconds on a fresh machine) overlaps
+    other work, e.g. a design's evidence and cargo sections; :func:`driver` waits for it.
+    Results do not change: every process runs the cached code either way."""
+    import subprocess
+
+    with _LOCK:
+        if _DRIVERS or _PRIMING:
+            return
+        try:
+            import numba  # noqa: F401
+        except ImportError:  # pragma: no cover - numba is a dependency
+            return
+        path, name = _driver_file(_DRIVER.format(version=DRIVER_VERSION))
+        if _cached(path):
+            return
+        try:
+            _PRIMING.append(subprocess.Popen(
+                [sys.executable, "-c", _PRIME.format(name=name, path=str(path))],
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        except OSError:
+            return
 
 
 def driver() -> ModuleType:

@@ -288,14 +288,14 @@ class Function:
                 return self.const(float(v))
             raise IRUnsupported(f"name {node.id}")
         if isinstance(node, ast.Subscript):
-            a, k = self._target(node, scope)
-            return self.load(a, k)
+            arr, k = self._target(node, scope)
+            return self.load(arr, k)
         if isinstance(node, ast.BinOp):
-            a, b = self.expr(node.left, scope), self.expr(node.right, scope)
+            lhs, rhs = self.expr(node.left, scope), self.expr(node.right, scope)
             if type(node.op) in _BIN:
-                return self.binop(_BIN[type(node.op)], a, b)
+                return self.binop(_BIN[type(node.op)], lhs, rhs)
             if isinstance(node.op, ast.Pow):
-                return self.call("pow", a, b)
+                return self.call("pow", lhs, rhs)
             raise IRUnsupported(ast.unparse(node))
         if isinstance(node, ast.UnaryOp):
             v = self.expr(node.operand, scope)
@@ -324,10 +324,10 @@ class Function:
             return out
         if isinstance(node, ast.BoolOp):
             vals = [self._as_b(self.expr(v, scope)) for v in node.values]
-            op = "and" if isinstance(node.op, ast.And) else "or"
+            bop = "and" if isinstance(node.op, ast.And) else "or"
             acc = vals[0]
             for v in vals[1:]:
-                acc = self._bool(op, acc, v)
+                acc = self._bool(bop, acc, v)
             return acc
         if isinstance(node, ast.IfExp):
             c = self.expr(node.test, scope)

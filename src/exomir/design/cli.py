@@ -18,7 +18,16 @@ if TYPE_CHECKING:
 console = Console()
 
 
+def _prime_body_engine() -> None:
+    """Compile the body engine's driver in the background on a fresh machine (a no-op once
+    cached), while the spec, knowledge base, evidence and cargo sections are prepared."""
+    from exomir.body.kernel import prime_in_background
+
+    prime_in_background()
+
+
 def _run(spec: DesignSpec, out: Path, kb: object = None) -> DesignResult:
+    _prime_body_engine()
     from exomir.design.pipeline import run_design
     from exomir.report import TextBlock, Warning_
 
@@ -68,6 +77,7 @@ def demo(indication: Annotated[str, typer.Option(help="neuropathic_pain | diabet
     if show_spec:
         typer.echo(example_text(indication), nl=False)
         return
+    _prime_body_engine()
     _run(example_spec(indication), out, kb=_embedded_kb())
 
 
