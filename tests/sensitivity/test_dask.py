@@ -106,7 +106,8 @@ a = lambda *s: np.zeros(s)
 i = lambda *s: np.zeros(s, dtype=np.int64)
 # the signature kernel.run() calls the driver with (see kernel._PRIME)
 mod.integrate(i(4), a(2, 4), a(2, 3), a(2, 3), a(2, 3), a(1), 0, a(0), a(1), a(5), 1e-5,
-              a(2, 3, 5), i(2, 3), i(2), *[a(3, 8) for _ in range(16)], a(8), i(9, 8))
+              a(2, 3, 5), i(2, 3), i(2), *[a(3, 8) for _ in range(17)], a(8), i(11, 8),
+              np.zeros(8, dtype=np.bool_))
 st = mod.integrate.stats
 print(cold, sum(st.cache_hits.values()), sum(st.cache_misses.values()))
 """

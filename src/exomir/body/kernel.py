@@ -400,15 +400,16 @@ def _f(x: float) -> str:
 
 def attempt_lines(b: Blocks) -> list[tuple[str, list[str]]]:
     """One Rosenbrock attempt (Shampine's 4(3) pair, :mod:`exomir.body.solver`) as statement
-    lines: V = I/(γh) − J, its LU, four stages (two right-hand sides), y_new and the error
-    norm. Items are (block kind, lines); kinds "top", "dfdt", "lu", "rhs", "solve:<g>"."""
+    lines: f0 and J at (t, y), V = I/(γh) − J, its LU, four stages (two more right-hand
+    sides), y_new and the error norm. Items are (block kind, lines); kinds "jac", "top",
+    "dfdt", "lu", "rhs", "solve:<g>"."""
     n = b.n
     dt = bool(b.dfdt)
 
     def fdt(c: float) -> str:
         return f" + h__ * {_f(c)} * fdt[{{i}}]" if dt else ""
 
-    out: list[tuple[str, list[str]]] = []
+    out: list[tuple[str, list[str]]] = [("jac", b.jac)]
     if dt:
         out.append(("dfdt", b.dfdt))
     top = [f"c__ = 1.0 / ({_f(GAM)} * h__)"] + [f"V[{q}] = -J[{q}]" for q in range(b.nnz)]
@@ -447,11 +448,12 @@ def attempt_lines(b: Blocks) -> list[tuple[str, list[str]]]:
     return out
 
 
-# argument tables of the IR functions (the driver fills them in this order)
-RHSJAC_ARGS = ("T", "Y", "P", "DT", "ndt", "DY", "J", "AUX")
-ATTEMPT_ARGS = ("T", "H", "Y", "F0", "J", "AUX", "P", "AT", "RT", "DT", "ndt", "YN", "ERR")
-COMMIT_ARGS = ("M", "YN", "Y", "FN", "F0", "JN", "J", "AUXN", "AUX")
-FUNCTIONS = ("rhsjac", "attempt", "commit_step", "commit_eval")
+# argument tables of the IR functions (the driver passes them in this order)
+ATTEMPT_ARGS = ("T", "H", "Y", "P", "AT", "RT", "DT", "ndt", "F0", "YN", "ERR")
+RHS_ARGS = ("T", "Y", "P", "DT", "ndt", "DY")
+COMMIT_ARGS = ("M", "YN", "Y", "F0", "YP", "FP")
+INTERP_ARGS = ("HC", "Y", "F0", "YN", "FN", "OB")
+FUNCTIONS = ("attempt", "rhs", "commit", "interp")
 
 
 def _args(fn: lanes.Function, names: tuple[str, ...], outs: set[str]) -> dict[str, Any]:
@@ -467,32 +469,33 @@ def _args(fn: lanes.Function, names: tuple[str, ...], outs: set[str]) -> dict[st
 
 
 def build_ir(b: Blocks, lanes_: int = lanes.LANES) -> str:
-    """The model's IR module: rhsjac, attempt, commit_step, commit_eval (and F, rel,
-    Fcheck), every value a vector over ``lanes_`` subjects."""
-    # rhsjac: f(t, y) and J at one point per lane
-    f = lanes.Function("rhsjac", lanes_)
-    a = _args(f, RHSJAC_ARGS, {"DY", "J", "AUX"})
-    t = f.load(a["T"], 0)
-    f.block(b.jac, {"t": t, "y": a["Y"], "p": a["P"], "dy": a["DY"], "J": a["J"],
-                    "aux": a["AUX"]})
-    f.flush()
-    # attempt
+    """The model's IR module, every value a vector over ``lanes_`` subjects:
+
+    * ``attempt``: f0 = f(t, y) and J, then one Rosenbrock attempt with step h: y_new and
+      the error norm (and f0, for the dense output);
+    * ``rhs``: f(t, y) (at a step's end, for the dense output);
+    * ``commit``: (y_prev, f_prev) <- (y, f0) and y <- y_new in the lanes whose mask is set;
+    * ``interp``: cubic Hermite values from per-lane coefficients (dense output);
+    * ``F``/``rel``/``Fcheck``: the release fraction, the summed release rate, F over a row.
+    """
     g = lanes.Function("attempt", lanes_)
-    a = _args(g, ATTEMPT_ARGS, {"YN", "ERR"})
-    arrays = {k: lanes.Arr(k) for k in ("V", "bb", "yt", "fs", "fdt", "g0", "g1", "g2", "g3",
-                                        "auxs")}
-    top: dict[str, Any] = {"y": a["Y"], "f0": a["F0"], "J": a["J"], "at": a["AT"],
-                           "yn": a["YN"], "err": a["ERR"], **arrays,
-                           "t__": g.load(a["T"], 0), "h__": g.load(a["H"], 0),
-                           "rtol__": g.load(a["RT"], 0)}
+    a = _args(g, ATTEMPT_ARGS, {"F0", "YN", "ERR"})
+    arrays = {k: lanes.Arr(k) for k in ("J", "aux", "V", "bb", "yt", "fs", "fdt", "g0", "g1",
+                                        "g2", "g3", "auxs")}
+    top: dict[str, Any] = {"y": a["Y"], "f0": a["F0"], "at": a["AT"], "yn": a["YN"],
+                           "err": a["ERR"], **arrays, "t__": g.load(a["T"], 0),
+                           "h__": g.load(a["H"], 0), "rtol__": g.load(a["RT"], 0)}
     ts: dict[str, Any] = {}
     for kind, lines in attempt_lines(b):
         if kind == "top":
             top.update({k: v for k, v in g.block(lines, top).items()
                         if k.endswith("__")})
             ts = top
+        elif kind == "jac":
+            g.block(lines, {"t": top["t__"], "y": a["Y"], "p": a["P"], "dy": a["F0"],
+                            "J": arrays["J"], "aux": arrays["aux"]})
         elif kind == "dfdt":
-            g.block(lines, {"t": top["t__"], "y": a["Y"], "p": a["P"], "aux": a["AUX"],
+            g.block(lines, {"t": top["t__"], "y": a["Y"], "p": a["P"], "aux": arrays["aux"],
                             "out": arrays["fdt"]})
         elif kind == "lu":
             g.block(lines, {"V": arrays["V"]})
@@ -503,22 +506,25 @@ def build_ir(b: Blocks, lanes_: int = lanes.LANES) -> str:
             g.block(lines, {"b": arrays["bb"], "V": arrays["V"],
                             "x": arrays[kind.split(":")[1]]})
     g.flush()
-    # masked commits: lanes whose mask is set take the new values
-    fns = [f, g]
-    for name, pairs in (("commit_step", (("YN", "Y"), ("FN", "F0"), ("JN", "J"),
-                                         ("AUXN", "AUX"))),
-                        ("commit_eval", (("FN", "F0"), ("JN", "J"), ("AUXN", "AUX")))):
-        c = lanes.Function(name, lanes_)
-        a = _args(c, COMMIT_ARGS, {"Y", "F0", "J", "AUX"})
-        rows = {"Y": b.n, "F0": b.n, "J": b.nnz, "AUX": 1}
-        lines = ["m__ = M[0] > 0.5"]
-        for src, dst in pairs:
-            lines += [f"{dst}[{i}] = {src}[{i}] if m__ else {dst}[{i}]" for i in range(rows[dst])]
-        c.block(lines, a)
-        c.flush()
-        fns.append(c)
+    f = lanes.Function("rhs", lanes_)
+    a = _args(f, RHS_ARGS, {"DY"})
+    f.block(b.rhs, {"t": f.load(a["T"], 0), "y": a["Y"], "p": a["P"], "dy": a["DY"],
+                    "aux": lanes.Arr("aux")})
+    f.flush()
+    c = lanes.Function("commit", lanes_)
+    a = _args(c, COMMIT_ARGS, {"Y", "YP", "FP"})
+    c.block(["m__ = M[0] > 0.5"]
+            + [f"YP[{i}] = Y[{i}] if m__ else YP[{i}]" for i in range(b.n)]
+            + [f"FP[{i}] = F0[{i}] if m__ else FP[{i}]" for i in range(b.n)]
+            + [f"Y[{i}] = YN[{i}] if m__ else Y[{i}]" for i in range(b.n)], a)
+    c.flush()
+    h = lanes.Function("interp", lanes_)
+    a = _args(h, INTERP_ARGS, {"OB"})
+    h.block([f"OB[{i}] = HC[0] * Y[{i}] + HC[1] * F0[{i}] + HC[2] * YN[{i}] + HC[3] * FN[{i}]"
+             for i in range(b.n)], a)
+    h.flush()
     rel = lanes.release_functions(b.release, RELEASE_FD_STEP_DAYS, lanes_)
-    return lanes.module_text(fns, rel)
+    return lanes.module_text([g, f, c, h], rel)
 
 
 _DRIVER = """\"\"\"Generated by exomir.body.kernel (driver version {version}); do not edit.
@@ -536,20 +542,26 @@ from numba.extending import intrinsic
 
 
 @intrinsic
+def _ptr(typingctx, arr):
+    \"\"\"The address of an array's data as an integer (the array must stay alive: here every
+    array is an argument of ``integrate``).\"\"\"
+    sig = types.int64(arr)
+
+    def codegen(context, builder, signature, cargs):
+        data = context.make_array(signature.args[0])(context, builder, cargs[0]).data
+        return builder.ptrtoint(data, ir.IntType(64))
+
+    return sig, codegen
+
+
+@intrinsic
 def _call(typingctx, addr, args):
-    \"\"\"Call void f(ptr, ..., i64, ...) at address ``addr`` with the data pointers of the
-    arrays and the integers in the tuple ``args`` (passed as operands, so that the compiler
-    knows that the call reads and writes those arrays).\"\"\"
+    \"\"\"Call void f(i64, ...) at address ``addr`` with the integers (array addresses from
+    ``_ptr``, counts) in the tuple ``args``.\"\"\"
     sig = types.void(addr, args)
 
     def codegen(context, builder, signature, cargs):
-        vals = []
-        for i, ty in enumerate(signature.args[1].types):
-            v = builder.extract_value(cargs[1], i)
-            if isinstance(ty, types.Array):
-                vals.append(context.make_array(ty)(context, builder, v).data)
-            else:
-                vals.append(context.cast(builder, v, ty, types.int64))
+        vals = [builder.extract_value(cargs[1], i) for i in range(len(signature.args[1]))]
         fnty = ir.FunctionType(ir.VoidType(), [v.type for v in vals])
         builder.call(builder.inttoptr(cargs[0], fnty.as_pointer()), vals)
         return context.get_dummy_value()
@@ -557,14 +569,64 @@ def _call(typingctx, addr, args):
     return sig, codegen
 
 
-# lane state rows of IW (int64, (9, L))
-SUB, JI, OI, BI, STEPS, REJ, NRHS, FLAGS, DONE = range(9)
-LAST, FRESH, NEV = 1, 2, 4  # bits of IW[FLAGS]; IW[DONE]: 0 running, 1 finished, 2 failed
+# lane state rows of IW (int64, (11, L))
+SUB, JI, OI, BI, STEPS, REJ, NRHS, FLAGS, DONE, PEND, DEFER = range(11)
+LAST, FRESH = 1, 2  # bits of IW[FLAGS]; IW[DONE]: 0 running, 1 finished, 2 failed
+
+
+@njit(cache=True, error_model="numpy", nogil=True)
+def _hermite(HC, l, t, t_n, te):
+    hh = t_n - t
+    s = (te - t) / hh
+    s2 = s * s
+    s3 = s2 * s
+    HC[0, l] = 2.0 * s3 - 3.0 * s2 + 1.0
+    HC[1, l] = (s3 - 2.0 * s2 + s) * hh
+    HC[2, l] = -2.0 * s3 + 3.0 * s2
+    HC[3, l] = (s3 - s2) * hh
+
+
+@njit(cache=True, error_model="numpy", nogil=True)
+def _outputs(FN_INTERP, args, sel, T0, T1, Y1, OUT, TE, HC, OB, IW):
+    # outputs in (T0, T1] of the lanes with sel[l]: exact ones from Y1, the others by cubic
+    # Hermite interpolation (the IR function at FN_INTERP, one output per lane and call)
+    L = Y1.shape[1]
+    n = Y1.shape[0]
+    nt = TE.size
+    while True:
+        anyint = False
+        for l in range(L):
+            IW[PEND, l] = -1
+            if not sel[l]:
+                continue
+            oi = IW[OI, l]
+            t_n = T1[0, l]
+            if oi < nt and TE[oi] <= t_n + 1e-12:
+                te = TE[oi]
+                if abs(te - t_n) <= 1e-12:
+                    k = IW[SUB, l]
+                    for i in range(n):
+                        OUT[k, i, oi] = Y1[i, l]
+                    IW[OI, l] = oi + 1
+                else:
+                    _hermite(HC, l, T0[0, l], t_n, te)
+                    IW[PEND, l] = oi
+                    anyint = True
+        if not anyint:
+            break
+        _call(FN_INTERP, args)
+        for l in range(L):
+            oi = IW[PEND, l]
+            if oi >= 0:
+                k = IW[SUB, l]
+                for i in range(n):
+                    OUT[k, i, oi] = OB[i, l]
+                IW[OI, l] = oi + 1
 
 
 @njit(cache=True, error_model="numpy", nogil=True)
 def integrate(FNS, P, Y0, JUMP, ATOL, DT, ndt, JT, BR, TE, h0, OUT, ST, FAIL,
-              PL, Y, F0, J, AUX, YN, FN, JN, AUXN, AT, RT, T, TN, HS, ERR, M, H, IW):
+              PL, Y, F0, YN, FN, YP, FP, OB, HC, AT, RT, T, TN, TP, HS, ERR, M, H, IW, SEL):
     L = Y.shape[1]
     n = Y.shape[0]
     N = P.shape[0]
@@ -575,6 +637,19 @@ def integrate(FNS, P, Y0, JUMP, ATOL, DT, ndt, JT, BR, TE, h0, OUT, ST, FAIL,
     for l in range(L):
         IW[SUB, l] = -1
         IW[DONE, l] = 0
+    pY = _ptr(Y)
+    pYN = _ptr(YN)
+    pF0 = _ptr(F0)
+    pFN = _ptr(FN)
+    pPL = _ptr(PL)
+    pDT = _ptr(DT)
+    pHC = _ptr(HC)
+    pOB = _ptr(OB)
+    a_att = (_ptr(T), _ptr(HS), pY, pPL, _ptr(AT), _ptr(RT), pDT, ndt, pF0, pYN, _ptr(ERR))
+    a_rhs = (_ptr(TN), pYN, pPL, pDT, ndt, pFN)
+    a_com = (_ptr(M), pYN, pY, pF0, _ptr(YP), _ptr(FP))
+    a_now = (pHC, pY, pF0, pYN, pFN, pOB)  # outputs of a step just accepted
+    a_def = (pHC, _ptr(YP), _ptr(FP), pY, pF0, pOB)  # of the previous step (deferred)
     nxt = 0
     while True:
         # finished lanes: remaining outputs and statistics; then the next subject
@@ -607,7 +682,8 @@ def integrate(FNS, P, Y0, JUMP, ATOL, DT, ndt, JT, BR, TE, h0, OUT, ST, FAIL,
                 IW[SUB, l] = k
                 IW[STEPS, l] = 0
                 IW[REJ, l] = 0
-                IW[NRHS, l] = 1
+                IW[NRHS, l] = 0
+                IW[DEFER, l] = 0
                 ji = 0
                 while ji < nj and JT[ji] <= t + 1e-12:
                     for i in range(n):
@@ -627,51 +703,56 @@ def integrate(FNS, P, Y0, JUMP, ATOL, DT, ndt, JT, BR, TE, h0, OUT, ST, FAIL,
                 if b >= nb:
                     IW[DONE, l] = 1
                 else:
-                    IW[FLAGS, l] = FRESH | NEV
+                    IW[FLAGS, l] = FRESH
         active = False
-        anynev = False
         for l in range(L):
             if IW[SUB, l] >= 0:
                 active = True
-                if IW[FLAGS, l] & NEV:
-                    anynev = True
+                if IW[FLAGS, l] & FRESH:
+                    tb = BR[IW[BI, l]]
+                    ht = min(H[l], tb - T[0, l])
+                    if ht >= tb - T[0, l] - 1e-14:
+                        IW[FLAGS, l] = LAST
+                    else:
+                        IW[FLAGS, l] = 0
+                    HS[0, l] = ht
         if not active:
             break
-        # f and J where lanes start (a new subject) or restart (after a dose)
-        if anynev:
-            for l in range(L):
-                if IW[SUB, l] >= 0 and IW[FLAGS, l] & NEV:
-                    M[0, l] = 1.0
-                    IW[FLAGS, l] &= ~NEV
-                else:
-                    M[0, l] = 0.0
-            _call(FNS[0], (T, Y, PL, DT, ndt, FN, JN, AUXN))
-            _call(FNS[3], (M, YN, Y, FN, F0, JN, J, AUXN, AUX))
+        _call(FNS[0], a_att)
+        # deferred outputs of the previous step: f at its end is this attempt's f0
+        anydef = False
         for l in range(L):
-            if IW[SUB, l] >= 0 and IW[FLAGS, l] & FRESH:
-                tb = BR[IW[BI, l]]
-                ht = min(H[l], tb - T[0, l])
-                if ht >= tb - T[0, l] - 1e-14:
-                    IW[FLAGS, l] = (IW[FLAGS, l] | LAST) & ~FRESH
-                else:
-                    IW[FLAGS, l] = IW[FLAGS, l] & ~(LAST | FRESH)
-                HS[0, l] = ht
-        _call(FNS[1], (T, HS, Y, F0, J, AUX, PL, AT, RT, DT, ndt, YN, ERR))
+            SEL[l] = IW[SUB, l] >= 0 and IW[DEFER, l] == 1
+            if SEL[l]:
+                anydef = True
+                IW[DEFER, l] = 0
+        if anydef:
+            _outputs(FNS[3], a_def, SEL, TP, T, Y, OUT, TE, HC, OB, IW)
         anyacc = False
+        need = False
         for l in range(L):
             M[0, l] = 0.0
+            SEL[l] = False
             if IW[SUB, l] < 0:
                 continue
-            IW[NRHS, l] += 2
+            IW[NRHS, l] += 3
             e = ERR[0, l]
             if math.isfinite(e) and e <= 1.0:
                 M[0, l] = 1.0
                 anyacc = True
                 IW[STEPS, l] += 1
                 if IW[FLAGS, l] & LAST:
-                    TN[0, l] = BR[IW[BI, l]]
+                    t_n = BR[IW[BI, l]]
+                    # a step ending at a dose or at the end: its outputs now (f at the
+                    # step's end, before the dose)
+                    SEL[l] = True
+                    oi = IW[OI, l]
+                    if oi < nt and TE[oi] <= t_n + 1e-12 and abs(TE[oi] - t_n) > 1e-12:
+                        need = True
+                        IW[NRHS, l] += 1
                 else:
-                    TN[0, l] = T[0, l] + HS[0, l]
+                    t_n = T[0, l] + HS[0, l]
+                TN[0, l] = t_n
             else:
                 IW[REJ, l] += 1
                 if not math.isfinite(e):
@@ -684,38 +765,15 @@ def integrate(FNS, P, Y0, JUMP, ATOL, DT, ndt, JT, BR, TE, h0, OUT, ST, FAIL,
                     IW[DONE, l] = 2
         if not anyacc:
             continue
-        _call(FNS[0], (TN, YN, PL, DT, ndt, FN, JN, AUXN))
-        # outputs inside (t, t_new]: cubic Hermite interpolation (exact at step ends)
+        if need:
+            _call(FNS[1], a_rhs)
+        _outputs(FNS[3], a_now, SEL, T, TN, YN, OUT, TE, HC, OB, IW)
+        _call(FNS[2], a_com)
         for l in range(L):
             if M[0, l] == 0.0:
                 continue
             k = IW[SUB, l]
-            IW[NRHS, l] += 1
-            t = T[0, l]
-            t_n = TN[0, l]
-            oi = IW[OI, l]
-            while oi < nt and TE[oi] <= t_n + 1e-12:
-                te = TE[oi]
-                if abs(te - t_n) <= 1e-12:
-                    for i in range(n):
-                        OUT[k, i, oi] = YN[i, l]
-                else:
-                    hh = t_n - t
-                    s = (te - t) / hh
-                    h00 = 2 * s ** 3 - 3 * s ** 2 + 1
-                    h10 = s ** 3 - 2 * s ** 2 + s
-                    h01 = -2 * s ** 3 + 3 * s ** 2
-                    h11 = s ** 3 - s ** 2
-                    for i in range(n):
-                        OUT[k, i, oi] = (h00 * Y[i, l] + h10 * hh * F0[i, l] + h01 * YN[i, l]
-                                         + h11 * hh * FN[i, l])
-                oi += 1
-            IW[OI, l] = oi
-        _call(FNS[2], (M, YN, Y, FN, F0, JN, J, AUXN, AUX))
-        for l in range(L):
-            if M[0, l] == 0.0:
-                continue
-            k = IW[SUB, l]
+            TP[0, l] = T[0, l]
             t = TN[0, l]
             T[0, l] = t
             e = ERR[0, l]
@@ -724,8 +782,12 @@ def integrate(FNS, P, Y0, JUMP, ATOL, DT, ndt, JT, BR, TE, h0, OUT, ST, FAIL,
             else:
                 grow = min(5.0, 0.9 / math.sqrt(math.sqrt(e)))  # errmax^(-1/4)
             ht = HS[0, l]
-            if (not (IW[FLAGS, l] & LAST)) or ht * grow > H[l]:
+            last = IW[FLAGS, l] & LAST
+            if (not last) or ht * grow > H[l]:
                 H[l] = ht * grow
+            oi = IW[OI, l]
+            if (not last) and oi < nt and TE[oi] <= t + 1e-12:
+                IW[DEFER, l] = 1
             b = IW[BI, l]
             tb = BR[b]
             if abs(t - tb) < 1e-12:
@@ -741,9 +803,6 @@ def integrate(FNS, P, Y0, JUMP, ATOL, DT, ndt, JT, BR, TE, h0, OUT, ST, FAIL,
                 IW[JI, l] = ji
                 if hit > 0:
                     H[l] = h0
-                    IW[FLAGS, l] |= NEV
-                    IW[NRHS, l] += 1
-                    oi = IW[OI, l]
                     if oi > 0 and abs(TE[oi - 1] - t) <= 1e-12:
                         for i in range(n):
                             OUT[k, i, oi - 1] = Y[i, l]
@@ -752,10 +811,9 @@ def integrate(FNS, P, Y0, JUMP, ATOL, DT, ndt, JT, BR, TE, h0, OUT, ST, FAIL,
                 b += 1
             IW[BI, l] = b
             if b >= nb:
-                IW[FLAGS, l] &= ~NEV
                 IW[DONE, l] = 1
 """
-DRIVER_VERSION = 3
+DRIVER_VERSION = 6
 
 
 # ----------------------------------------------------------------------------- loading
@@ -801,7 +859,8 @@ a = lambda *s: np.zeros(s)
 i = lambda *s: np.zeros(s, dtype=np.int64)
 # the types run() passes (every array a fresh, writable, C-contiguous one); zero subjects
 mod.integrate(i(4), a(0, 1), a(0, 1), a(0, 1), a(0, 1), a(1), 0, a(0), a(1), a(1), 1e-5,
-              a(0, 1, 1), i(0, 3), i(0), *[a(1, 1) for _ in range(16)], a(1), i(9, 1))
+              a(0, 1, 1), i(0, 3), i(0), *[a(1, 1) for _ in range(17)], a(1), i(11, 1),
+              np.zeros(1, dtype=np.bool_))
 """
 
 
@@ -928,7 +987,7 @@ def driver() -> ModuleType:
 class Kernel:
     """A compiled model structure: its functions' addresses and how to pack parameters."""
 
-    fns: np.ndarray  # int64 addresses of rhsjac, attempt, commit_step, commit_eval
+    fns: np.ndarray  # int64 addresses of the FUNCTIONS (attempt, rhs, commit, interp)
     fcheck: int  # address of Fcheck (the compiled release fraction over one lane row)
     layout: Layout
     n: int
@@ -959,7 +1018,7 @@ class Kernel:
         pad = np.zeros(-(-x.size // L) * L)
         pad[:x.size] = x
         out = np.empty_like(pad)
-        fn = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_void_p)(self.fcheck)
+        fn = ctypes.CFUNCTYPE(None, ctypes.c_int64, ctypes.c_int64)(self.fcheck)
         for a in range(0, pad.size, L):
             fn(pad[a:].ctypes.data, out[a:].ctypes.data)
         return out[:x.size]
@@ -1146,9 +1205,9 @@ def run(
         AT = np.ascontiguousarray(np.repeat(atol[first][:, None], L, axis=1))
         fn(kernel.fns, P[a:b], y0[a:b], jump[a:b], atol[a:b], dt_pad, dt.size, dt, br,
            t_eval, float(h0), out[a:b], st[a:b], fail[a:b],
-           PL, Y, z((n, L)), z((kernel.nnz, L)), z((1, L)), Y.copy(), z((n, L)),
-           z((kernel.nnz, L)), z((1, L)), AT, np.full((1, L), float(rtol)), z((1, L)),
-           z((1, L)), z((1, L)), z((1, L)), z((1, L)), z(L), np.zeros((9, L), np.int64))
+           PL, Y, z((n, L)), Y.copy(), z((n, L)), Y.copy(), z((n, L)), z((n, L)), z((4, L)),
+           AT, np.full((1, L), float(rtol)), z((1, L)), z((1, L)), z((1, L)), z((1, L)),
+           z((1, L)), z((1, L)), z(L), np.zeros((11, L), np.int64), np.zeros(L, np.bool_))
         return b - a
 
     done = 0

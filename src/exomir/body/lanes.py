@@ -18,9 +18,8 @@ hyperbolic), ``math.pi``/``math.e``/``math.nan`` and the release call ``_rel(t, 
 dose)``. Anything else raises :class:`IRUnsupported`.
 
 Arrays live in memory as ``rows x LANES`` doubles (row ``k`` at offset ``k·LANES``); a
-function's parameters are the arrays' addresses (and integers such as the number of doses)
-in the order the caller declares, so the compiler of the caller sees every array that the
-call reads or writes. Inside a function every array element is an SSA value; inputs are
+function's parameters are the arrays' addresses as 64-bit integers (and integers such as the
+number of doses) in the order the caller declares. Inside a function every array element is an SSA value; inputs are
 loaded on first use and outputs stored once at the end.
 """
 
@@ -28,6 +27,7 @@ from __future__ import annotations
 
 import ast
 import hashlib
+import math
 import struct
 import threading
 from collections.abc import Iterable, Mapping, Sequence
@@ -75,8 +75,8 @@ class _Val:
 
 
 class Function:
-    """One IR function ``void name(ptr a0, ptr a1, ..., i64 ...)`` built from statement
-    blocks."""
+    """One IR function ``void name(i64 a0, i64 a1, ...)`` (array addresses and counts)
+    built from statement blocks."""
 
     def __init__(self, name: str, lanes: int = LANES, *, internal: bool = False) -> None:
         self.name = name
@@ -105,9 +105,15 @@ class Function:
         self.params.append(f"{ty} {name}")
         return name
 
+    def _ptr_param(self) -> str:
+        v = self._param("i64")
+        p = self.tmp()
+        self.emit(f"{p} = inttoptr i64 {v} to ptr")
+        return p
+
     def array_arg(self, name: str, out: bool = False) -> Arr:
-        """The next parameter is the address of array ``name``."""
-        p = self._param("ptr")
+        """The next parameter is the address of array ``name`` (an integer)."""
+        p = self._ptr_param()
         a = Arr(name, ptr=p, out=out)
         self.arrays.append(a)
         self.ptrs[name] = p
@@ -121,7 +127,7 @@ class Function:
 
     def raw_ptr_arg(self, name: str) -> str:
         """The next parameter is the address of a plain double array (e.g. dose times)."""
-        p = self._param("ptr")
+        p = self._ptr_param()
         self.ptrs[name] = p
         return p
 
@@ -201,7 +207,13 @@ class Function:
         return _Val(r, "d")
 
     def call(self, fn: str, *args: _Val) -> _Val:
-        """A math function of vector arguments: an LLVM intrinsic, or libm lane by lane."""
+        """A math function of vector arguments: exp and log in vector form
+        (:func:`vector_math`), another LLVM intrinsic, or libm lane by lane."""
+        if fn in ("exp", "log"):
+            self.uses.add("vmath")
+            r = self.tmp()
+            self.emit(f"{r} = call {self.V} @v{fn}({self.V} {self._as_d(args[0]).ssa})")
+            return _Val(r, "d")
         if fn in _INTRINSICS or fn == "pow":
             name = f"llvm.{_INTRINSICS.get(fn, fn)}.v{self.L}f64"
             self.uses.add(f"declare {self.V} @{name}(" + ", ".join([self.V] * len(args))
@@ -295,6 +307,13 @@ class Function:
             if type(node.op) in _BIN:
                 return self.binop(_BIN[type(node.op)], lhs, rhs)
             if isinstance(node.op, ast.Pow):
+                e = node.right
+                lit = e.value if isinstance(e, ast.Constant) and isinstance(
+                    e.value, int | float) and not isinstance(e.value, bool) else None
+                if lit == 1.0:
+                    return self._as_d(lhs)
+                if lit == 2.0:  # exact: pow(x, 2) is the rounded x·x
+                    return self.binop("fmul", lhs, lhs)
                 return self.call("pow", lhs, rhs)
             raise IRUnsupported(ast.unparse(node))
         if isinstance(node, ast.UnaryOp):
@@ -385,7 +404,7 @@ def release_functions(expr: str | None, fd_h: float, lanes: int = LANES) -> str:
         res = f.const(0.0)
     else:
         res = f.expr(ast.parse(expr, mode="eval").body, {"x": _Val("%x", "d")})
-    decl = set(f.uses)
+    decl = {u for u in f.uses if u.startswith("declare")}
     F_ir = (f"define internal {V} @F({V} %x) nounwind readnone {{\nentry:\n"
             + "\n".join(f.body) + f"\n  ret {V} {f._as_d(res).ssa}\n}}\n")
     g = Function("Fcheck", lanes)
@@ -418,7 +437,7 @@ loop:
   %fl = call {V} @F({V} %lo)
   %nk = fneg {FLAGS} {V} %kl
   %a = fmul {FLAGS} {V} %nk, %tau
-  %ex = call {FLAGS} {V} @llvm.exp.v{lanes}f64({V} %a)
+  %ex = call {V} @vexp({V} %a)
   %df = fsub {FLAGS} {V} %fh, %fl
   %num = fmul {FLAGS} {V} %ex, %df
   %den = fsub {FLAGS} {V} %hi, %lo
@@ -434,19 +453,143 @@ exit:
   ret {V} %out
 }}
 """
-    decl.add(f"declare {V} @llvm.exp.v{lanes}f64({V})")
     return "\n".join(sorted(decl)) + "\n\n" + F_ir + "\n" + rel + "\n" + g.text()
 
 
-def module_text(functions: Sequence[Function], release_ir: str) -> str:
-    """One IR module: the declarations the functions use, the release helpers, the functions."""
+def vector_math(lanes: int = LANES) -> str:
+    """IR of ``vexp`` and ``vlog``: exp and log over a vector of lanes, written out so that
+    they vectorise (libm would be called lane by lane).
+
+    exp: x = k·ln2 + r with k = rint(x/ln2), |r| <= ln2/2 (Cody-Waite with fdlibm's split
+    of ln2, exact products), exp(r) by its Taylor series to r^13 (truncation < 1e-17),
+    scaled by 2^k as two exact powers of two; x > 709.78 gives inf, x < -745.13 gives 0.
+    log: x = 2^k·m with m in [sqrt(2)/2, sqrt(2)), log(m) = f − (f²/2 − s·(f²/2 + R(s²)))
+    with f = m − 1, s = f/(2 + f) and fdlibm's minimax polynomial R (e_log.c; error < 1
+    ulp there); subnormals are rescaled; log(0) = −inf, log(x < 0) = nan, log(inf) = inf.
+    Both agree with libm to 1-2 units in the last place (tests/body/test_lanes.py)."""
+    L = lanes
+    V = f"<{L} x double>"
+    VI = f"<{L} x i64>"
+    B = f"<{L} x i1>"
+
+    def c(x: float) -> str:
+        return f"splat (double {hexd(x)})"
+
+    def ci(x: int) -> str:
+        return f"splat (i64 {x})"
+
+    taylor = [1.0 / math.factorial(k) for k in range(13, -1, -1)]
+    lines = [f"define internal {V} @vexp({V} %x) nounwind readnone {{", "entry:",
+             f"  %t = fmul {V} %x, {c(1.4426950408889634)}",
+             f"  %k = call {V} @llvm.rint.v{L}f64({V} %t)",
+             f"  %hi = fmul {V} %k, {c(6.93147180369123816490e-01)}",
+             f"  %r0 = fsub {V} %x, %hi",
+             f"  %lo = fmul {V} %k, {c(1.90821492927058770002e-10)}",
+             f"  %r = fsub {V} %r0, %lo",
+             f"  %p0 = fadd {V} {c(0.0)}, {c(taylor[0])}"]
+    for i, coef in enumerate(taylor[1:], start=1):
+        lines.append(f"  %p{i} = call {V} @llvm.fmuladd.v{L}f64({V} %p{i - 1}, {V} %r, "
+                     f"{V} {c(coef)})")
+    last = f"%p{len(taylor) - 1}"
+    lines += [
+        f"  %kc0 = call {V} @llvm.maxnum.v{L}f64({V} %k, {V} {c(-2044.0)})",
+        f"  %kc = call {V} @llvm.minnum.v{L}f64({V} %kc0, {V} {c(2044.0)})",
+        f"  %ki = fptosi {V} %kc to {VI}",
+        f"  %k1 = ashr {VI} %ki, {ci(1)}",
+        f"  %k2 = sub {VI} %ki, %k1",
+        f"  %e1 = add {VI} %k1, {ci(1023)}",
+        f"  %e2 = add {VI} %k2, {ci(1023)}",
+        f"  %b1 = shl {VI} %e1, {ci(52)}",
+        f"  %b2 = shl {VI} %e2, {ci(52)}",
+        f"  %s1 = bitcast {VI} %b1 to {V}",
+        f"  %s2 = bitcast {VI} %b2 to {V}",
+        f"  %y1 = fmul {V} {last}, %s1",
+        f"  %y = fmul {V} %y1, %s2",
+        f"  %big = fcmp ogt {V} %x, {c(709.782712893384)}",
+        f"  %y2 = select {B} %big, {V} {c(math.inf)}, {V} %y",
+        f"  %small = fcmp olt {V} %x, {c(-745.1332191019411)}",
+        f"  %y3 = select {B} %small, {V} {c(0.0)}, {V} %y2",
+        f"  %nan = fcmp uno {V} %x, %x",
+        f"  %y4 = select {B} %nan, {V} %x, {V} %y3",
+        f"  ret {V} %y4", "}", ""]
+    lg = [6.666666666666735130e-01, 3.999999999940941908e-01, 2.857142874366239149e-01,
+          2.222219843214978396e-01, 1.818357216161805012e-01, 1.531383769920937332e-01,
+          1.479819860511658591e-01]
+    lines += [
+        f"define internal {V} @vlog({V} %x) nounwind readnone {{", "entry:",
+        f"  %sub = fcmp olt {V} %x, {c(2.2250738585072014e-308)}",
+        f"  %xs0 = fmul {V} %x, {c(2.0 ** 54)}",
+        f"  %xs = select {B} %sub, {V} %xs0, {V} %x",
+        f"  %ea = select {B} %sub, {VI} {ci(-54)}, {VI} {ci(0)}",
+        f"  %bits = bitcast {V} %xs to {VI}",
+        f"  %eb = lshr {VI} %bits, {ci(52)}",
+        f"  %eb2 = and {VI} %eb, {ci(2047)}",
+        f"  %e0 = sub {VI} %eb2, {ci(1023)}",
+        f"  %e1 = add {VI} %e0, %ea",
+        f"  %mb = and {VI} %bits, {ci(0x000FFFFFFFFFFFFF)}",
+        f"  %mb1 = or {VI} %mb, {ci(0x3FF0000000000000)}",
+        f"  %m0 = bitcast {VI} %mb1 to {V}",
+        f"  %gt = fcmp ogt {V} %m0, {c(1.4142135623730951)}",
+        f"  %mh = fmul {V} %m0, {c(0.5)}",
+        f"  %m = select {B} %gt, {V} %mh, {V} %m0",
+        f"  %ep = add {VI} %e1, {ci(1)}",
+        f"  %e = select {B} %gt, {VI} %ep, {VI} %e1",
+        f"  %dk = sitofp {VI} %e to {V}",
+        f"  %f = fsub {V} %m, {c(1.0)}",
+        f"  %den = fadd {V} %f, {c(2.0)}",
+        f"  %s = fdiv {V} %f, %den",
+        f"  %z = fmul {V} %s, %s",
+        f"  %w = fmul {V} %z, %z",
+        f"  %a6 = call {V} @llvm.fmuladd.v{L}f64({V} %w, {V} {c(lg[5])}, {V} {c(lg[3])})",
+        f"  %a4 = call {V} @llvm.fmuladd.v{L}f64({V} %w, {V} %a6, {V} {c(lg[1])})",
+        f"  %t1 = fmul {V} %w, %a4",
+        f"  %b7 = call {V} @llvm.fmuladd.v{L}f64({V} %w, {V} {c(lg[6])}, {V} {c(lg[4])})",
+        f"  %b5 = call {V} @llvm.fmuladd.v{L}f64({V} %w, {V} %b7, {V} {c(lg[2])})",
+        f"  %b3 = call {V} @llvm.fmuladd.v{L}f64({V} %w, {V} %b5, {V} {c(lg[0])})",
+        f"  %t2 = fmul {V} %z, %b3",
+        f"  %R = fadd {V} %t2, %t1",
+        f"  %ff = fmul {V} %f, %f",
+        f"  %hfsq = fmul {V} %ff, {c(0.5)}",
+        f"  %hr = fadd {V} %hfsq, %R",
+        f"  %shr = fmul {V} %s, %hr",
+        f"  %klo = fmul {V} %dk, {c(1.90821492927058770002e-10)}",
+        f"  %q1 = fadd {V} %shr, %klo",
+        f"  %q2 = fsub {V} %hfsq, %q1",
+        f"  %q3 = fsub {V} %q2, %f",
+        f"  %khi = fmul {V} %dk, {c(6.93147180369123816490e-01)}",
+        f"  %y = fsub {V} %khi, %q3",
+        f"  %zero = fcmp oeq {V} %x, {c(0.0)}",
+        f"  %y1 = select {B} %zero, {V} {c(-math.inf)}, {V} %y",
+        f"  %neg = fcmp olt {V} %x, {c(0.0)}",
+        f"  %y2 = select {B} %neg, {V} {c(math.nan)}, {V} %y1",
+        f"  %inf = fcmp oeq {V} %x, {c(math.inf)}",
+        f"  %y3 = select {B} %inf, {V} %x, {V} %y2",
+        f"  %nan = fcmp uno {V} %x, %x",
+        f"  %y4 = select {B} %nan, {V} %x, {V} %y3",
+        f"  ret {V} %y4", "}", ""]
+    decl = [f"declare {V} @llvm.{f}.v{L}f64({', '.join([V] * k)})"
+            for f, k in (("rint", 1), ("fmuladd", 3), ("maxnum", 2), ("minnum", 2))]
+    return "\n".join(decl) + "\n\n" + "\n".join(lines)
+
+
+def module_text(functions: Sequence[Function], release_ir: str,
+                lanes: int = LANES) -> str:
+    """One IR module: the declarations every part uses (once), the release helpers, the
+    vector math functions and the model's functions."""
+    parts = [release_ir, vector_math(lanes), *(fn.text() for fn in functions)]
     decl: set[str] = set()
     for fn in functions:
-        decl |= {u for u in fn.uses if u != "rel"}
-    rel_decl = {ln for ln in release_ir.splitlines() if ln.startswith("declare")}
-    decl -= rel_decl
-    body = "\n".join(fn.text() for fn in functions)
-    return "\n".join(sorted(decl)) + "\n\n" + release_ir + "\n" + body
+        decl |= {u for u in fn.uses if u.startswith("declare")}
+    bodies = []
+    for text in parts:
+        keep = []
+        for ln in text.splitlines():
+            if ln.startswith("declare"):
+                decl.add(ln)
+            elif not ln.startswith(";"):
+                keep.append(ln)
+        bodies.append("\n".join(keep))
+    return "\n".join(sorted(decl)) + "\n\n" + "\n\n".join(bodies) + "\n"
 
 
 # ----------------------------------------------------------------------------- compiling
