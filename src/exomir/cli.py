@@ -53,6 +53,7 @@ CAPABILITY_CLIS = [
     "exomir.cargo.cli",
     "exomir.release.cli",
     "exomir.body.cli",
+    "exomir.calibrate.cli",
     "exomir.quality.cli",
 ]
 

@@ -33,7 +33,7 @@ def test_simulate_json_csv_sbml_plots(tmp_path: Path) -> None:
 
 
 def test_params_table_renders_sources() -> None:
-    res = runner.invoke(app, ["simulate", "--params"], env={"COLUMNS": "300"})
+    res = runner.invoke(app, ["simulate", "--param-table"], env={"COLUMNS": "300"})
     assert res.exit_code == 0
     assert "10.1101/gr.251421.119" in res.output and "assumption" in res.output
 

@@ -38,8 +38,13 @@ def simulate_cmd(
     export_sbml: Annotated[Path | None, typer.Option("--export-sbml",
                                                      help="SBML L3 of one subject.")] = None,
     fmt: Annotated[str, typer.Option("--format", help="table or json.")] = "table",
-    params: Annotated[bool, typer.Option("--params", help="Print the parameter table "
-                                         "with sources (for the spec, or mouse/wound).")] = False,
+    param_table: Annotated[bool, typer.Option("--param-table", help="Print the parameter "
+                                              "table with sources (for the spec, or "
+                                              "mouse/wound).")] = False,
+    params: Annotated[Path | None, typer.Option("--params", help="Calibrated-parameter file "
+                                                "(exomir calibrate): its values, and for "
+                                                "several subjects correlated draws from its "
+                                                "covariance.")] = None,
     rtol: Annotated[float, typer.Option(help="Relative tolerance of the solver.")] = 1e-5,
     engine: Annotated[str, typer.Option(help="auto, compiled (numba; compiled once per model "
                                         "structure and cached) or numpy.")] = "auto",
@@ -55,13 +60,13 @@ def simulate_cmd(
     if fmt not in ("table", "json"):
         raise InputError("unknown format", field="--format", value=fmt, accepted="table, json")
     if spec is None:
-        if params:
+        if param_table:
             console.print(_params_table("diabetic_wound", "mouse"))
             console.print(_params_table("neuropathic_pain", "rat"))
             return
         raise InputError("a therapy spec file is required", field="SPEC")
     s = load_spec(spec)
-    if params:
+    if param_table:
         sp = s.therapy.subject.species.value if s.therapy.subject.species else "mouse"
         console.print(_params_table(s.therapy.indication.value, sp))
         return
@@ -73,8 +78,14 @@ def simulate_cmd(
                   TimeElapsedColumn(), console=Console(stderr=True),
                   disable=fmt == "json") as prog:
         task = prog.add_task("sim", total=horizon)
+        calibration = None
+        if params is not None:
+            from exomir.core.calibrated import load_calibrated
+
+            calibration = load_calibrated(params)
         result = simulate(s, subjects, days=horizon, seed=seed, rtol=rtol,
                           engine=engine, threads=threads,  # type: ignore[arg-type]
+                          calibration=calibration,
                           progress=lambda t: prog.update(task, completed=t))
     summ = result.summary()
     if out is not None:
@@ -93,6 +104,7 @@ def simulate_cmd(
         plots = [str(p) for p in write_plots(result, plot)]
     if fmt == "json":
         typer.echo(json.dumps({"spec": str(spec), "subjects": subjects, "days": horizon,
+                               "calibration": None if params is None else str(params),
                                "note": UNCERTAINTY_NOTE, "summary": summ.to_dict("records"),
                                "plots": plots}, indent=1))
         return

@@ -13,6 +13,7 @@ body:                              # optional
   vehicle: {scale_days: 6, shape: 1, loss_per_day: 0.11}
   diabetic: true
   parameters: {f_escape: 0.05}     # overrides of table values
+  calibration: calibrated.json     # exomir calibrate output (values + covariance)
 ```
 """
 
@@ -65,6 +66,9 @@ class BodySection(BaseModel):
     diabetic: bool | None = None
     copies_per_vesicle: float | None = Field(default=None, ge=0)
     parameters: dict[str, float] = Field(default_factory=dict)
+    # calibrated-parameter file (exomir calibrate); a relative path is read from the spec's
+    # folder
+    calibration: str | None = None
 
 
 class BodySpec(BaseModel):
@@ -142,6 +146,15 @@ def parse_spec(data: dict[str, Any], source: str | Path | None = None) -> BodySp
         field, msg, value = _first_error(exc)
         raise InputError(msg, source=source, field=f"body.{field}",
                          value=value if not isinstance(value, dict) else None) from None
+    if section.calibration is not None:
+        cal = Path(section.calibration)
+        if not cal.is_absolute() and source is not None:
+            cal = Path(source).parent / cal
+        if not cal.is_file():
+            raise InputError("calibrated-parameter file not found", source=source,
+                             field="body.calibration", value=section.calibration,
+                             accepted="a file written by exomir calibrate (calibrated.json)")
+        section = section.model_copy(update={"calibration": str(cal)})
     spec = BodySpec(therapy=therapy, body=section)
     _ = spec.dose_particles, spec.route
     return spec

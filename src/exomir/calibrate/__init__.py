@@ -92,6 +92,8 @@ def calibrate(problem: CalibrationProblem, n_starts: int = 50, *, seed: int = 0,
         g = NegLogLikelihood(problem, rtol=rtol, engine=engine, include_held_out=True)
         y = g.predict(res.x)
         res.predictions["held_out"] = y[f.m:].tolist()
+    res.predictions["curves"] = {k: (t.tolist(), v.tolist())
+                                 for k, (t, v) in f.curves(res.x).items()}
     res.timings["total_s"] = time.perf_counter() - t0
     res.settings["n_simulated_subjects"] = f.n_sim
     return res

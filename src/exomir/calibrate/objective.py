@@ -308,6 +308,40 @@ class NegLogLikelihood:
             F[np.ix_(ni, ni)] = 2.0 * D[:, ni].T @ D[:, ni]
         return F
 
+    def curves(self, x: np.ndarray, n_points: int = 121
+               ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        """Observable time courses (days, values) at one parameter vector on a fine grid per
+        arm, for every observable of the problem (held-out ones included)."""
+        pr = self.problem
+        lin = [pr.linear(np.asarray(x, dtype=float))]
+        model_names = [self.est[k].id for k in self.model_idx]
+        out: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        frames = [pr.measurements] + ([pr.held_out] if pr.held_out is not None else [])
+        for cid, cond in pr.conditions.items():
+            obs = [o for o in pr.observables.values() if o.condition == cid]
+            if not obs:
+                continue
+            t_meas = np.concatenate([f.loc[f["simulationConditionId"] == cid, "time"]
+                                     .to_numpy(dtype=float) for f in frames])
+            top = min(float(cond.spec.therapy.days),
+                      1.1 * float(t_meas.max()) if t_meas.size and t_meas.max() > 0
+                      else float(cond.spec.therapy.days))
+            grid = np.unique(np.concatenate([np.linspace(0.0, top, n_points), t_meas]))
+            fs = [(o.id, parse_formula(o.formula)) for o in obs]
+            rates = any(s.startswith(f"{cond.prefix}d_") for _, f in fs for s in f.symbols)
+            arm = _Arm(cond, grid, np.empty(0, dtype=int), np.empty(0, dtype=int), [], rates)
+            over = {k: np.array([v]) for k, v in cond.fixed.items()}
+            for name in model_names:
+                over[name] = np.array([lin[0][name]])
+            res = simulate(cond.model, 1, variability=False, overrides=over, times=grid,
+                           rtol=self.rtol, atol=self.atol, engine=self.engine)
+            ns = self._namespace(arm, res, lin)
+            with np.errstate(all="ignore"):
+                for oid, f in fs:
+                    val = np.broadcast_to(np.asarray(f(ns), dtype=float), (1, grid.size))[0]
+                    out[oid] = (grid, np.array(val))
+        return out
+
     def predict(self, x: np.ndarray) -> np.ndarray:
         """Observable values at the measurement rows for one parameter vector."""
         y, _ = self.simulate_obs(np.atleast_2d(x))

@@ -7,8 +7,9 @@ naming each condition's therapy spec and SBML prefix, so exomir can simulate the
 with its own engine. ``read_petab`` reads such a problem back, validates it with
 ``petab.v1.lint_problem`` and turns any finding into one InputError naming the file.
 
-PEtab v1 is read and written through ``petab.v1`` (PyPI ``petab`` >= 0.8.1; pinned in
-pyproject.toml).
+PEtab v1 is read and written through ``petab.v1`` (PyPI ``petab``: the v1 API moved to
+``petab.v1`` in 0.4; pinned to >= 0.8.1, < 0.9 in pyproject.toml, 0.8.1 being what pypesto 0.7
+needs).
 """
 
 from __future__ import annotations

@@ -5,8 +5,8 @@ doi:10.1093/bioinformatics/btp358). From the best fit it steps towards each boun
 estimation scale, re-optimising the others from the previous point, with a step that doubles
 (up to 0.1 of the range) while the profile rises by less than 0.1 of the threshold and halves when it rises by more
 than half of it. The 95 % interval is where 2 (PL - NLL_min) crosses the chi-square(1)
-quantile 3.841 (linear interpolation between profile points); an end that reaches its bound
-first is open.
+quantile 3.841 (three bisection steps between the last points below and above it, then linear
+interpolation); an end that reaches its bound first is open.
 
 Verdicts: **identifiable** - the profile crosses the threshold on both sides inside the bounds;
 **structurally flat** - the profile rises by less than ``flat_tol`` (NLL units) over the whole
@@ -81,7 +81,7 @@ def _crossing(x0: float, x1: float, d0: float, d1: float, thr: float) -> float:
 
 def profile_parameter(objective: NegLogLikelihood, x_hat: np.ndarray, nll_hat: float,
                       index: int, *, se: float | None = None, level: float = 0.95,
-                      max_steps: int = 40, flat_tol: float = 0.01,
+                      max_steps: int = 40, flat_tol: float = 0.01, refine: int = 3,
                       progress: Callable[[float], None] | None = None) -> Profile:
     """The profile of parameter ``index`` around the optimum ``x_hat`` (see module doc)."""
     t0 = time.perf_counter()
@@ -120,7 +120,20 @@ def profile_parameter(objective: NegLogLikelihood, x_hat: np.ndarray, nll_hat: f
                 continue
             pts.append((xi, v, x.copy()))
             if v - nll_hat >= thr:
-                ends[side] = _crossing(x_prev[index], xi, v_prev - nll_hat, v - nll_hat, thr)
+                # bisection between the last point below and the first above the threshold
+                a, va, xa = x_prev[index], v_prev, x_prev
+                b, vb = xi, v
+                for _ in range(refine):
+                    m = 0.5 * (a + b)
+                    xm, vm, nev, _ok, _ = local_fit(objective, xa, fixed={index: m},
+                                                    xtol=1e-8, ftol=1e-8)
+                    n_eval += nev
+                    pts.append((m, vm, xm.copy()))
+                    if vm - nll_hat >= thr:
+                        b, vb = m, vm
+                    else:
+                        a, va, xa = m, vm, xm
+                ends[side] = _crossing(a, b, va - nll_hat, vb - nll_hat, thr)
                 break
             if rise < 0.1 * thr:
                 s = min(2.0 * s, 0.1 * span)

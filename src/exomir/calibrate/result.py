@@ -62,7 +62,7 @@ class CalibrationResult:
     settings: dict[str, Any] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
     final: dict[str, Any] = field(default_factory=dict)  # reduced refit (non-identified fixed)
-    predictions: dict[str, list[float]] = field(default_factory=dict)
+    predictions: dict[str, Any] = field(default_factory=dict)
 
     # ---- statistics --------------------------------------------------------------------
     @property
