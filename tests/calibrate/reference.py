@@ -40,6 +40,7 @@ def roadrunner_simulation_df(yaml_path: Path, values: dict[str, float], rtol: fl
         for col in cdf.columns:
             if col != "conditionName":
                 rr[col] = float(cdf.loc[cid, col])
+        rr.reset()  # re-evaluates initial assignments (the t = 0 dose) with the new values
         sel = meas[meas["simulationConditionId"] == cid]
         times = sorted({0.0, *sel["time"].astype(float)})
         if len(times) == 1:

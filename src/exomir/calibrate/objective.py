@@ -311,14 +311,15 @@ class NegLogLikelihood:
     def curves(self, x: np.ndarray, n_points: int = 121
                ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
         """Observable time courses (days, values) at one parameter vector on a fine grid per
-        arm, for every observable of the problem (held-out ones included)."""
+        arm, for every observable of the problem (held-out ones included); keys
+        ``<arm>/<observableId>``."""
         pr = self.problem
         lin = [pr.linear(np.asarray(x, dtype=float))]
         model_names = [self.est[k].id for k in self.model_idx]
         out: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         frames = [pr.measurements] + ([pr.held_out] if pr.held_out is not None else [])
         for cid, cond in pr.conditions.items():
-            obs = [o for o in pr.observables.values() if o.condition == cid]
+            obs = [o for o in pr.observables.values() if o.condition in (cid, "")]
             if not obs:
                 continue
             t_meas = np.concatenate([f.loc[f["simulationConditionId"] == cid, "time"]
@@ -339,7 +340,7 @@ class NegLogLikelihood:
             with np.errstate(all="ignore"):
                 for oid, f in fs:
                     val = np.broadcast_to(np.asarray(f(ns), dtype=float), (1, grid.size))[0]
-                    out[oid] = (grid, np.array(val))
+                    out[f"{cid}/{oid}"] = (grid, np.array(val))
         return out
 
     def predict(self, x: np.ndarray) -> np.ndarray:

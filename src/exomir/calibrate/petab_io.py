@@ -62,7 +62,7 @@ def rates_needed(problem: CalibrationProblem, cond: Condition) -> set[str]:
     out: set[str] = set()
     pre = f"{cond.prefix}d_"
     for ob in problem.observables.values():
-        if ob.condition != cond.id:
+        if ob.condition not in (cond.id, ""):
             continue
         for s in parse_formula(ob.formula).symbols:
             if s.startswith(pre) and s[len(pre):] in cond.model.species:
@@ -73,9 +73,19 @@ def rates_needed(problem: CalibrationProblem, cond: Condition) -> set[str]:
 def sbml_string(problem: CalibrationProblem) -> str:
     from exomir.calibrate.sbml_export import problem_sbml
 
-    blocks = [(c.prefix, c.model, rates_needed(problem, c)) for c in problem.conditions.values()]
+    conds = list(problem.conditions.values())
+    if all(not c.prefix for c in conds):  # one block shared by all arms; dose per condition
+        rates = set().union(*(rates_needed(problem, c) for c in conds))
+        blocks = [("", conds[0].model, rates)]
+    else:
+        blocks = [(c.prefix, c.model, rates_needed(problem, c)) for c in conds]
     mid = "exomir_" + "".join(ch if ch.isalnum() else "_" for ch in problem.id)
     return problem_sbml(blocks, mid)
+
+
+def _shared(problem: CalibrationProblem) -> bool:
+    return len(problem.conditions) > 1 and all(not c.prefix for c in
+                                               problem.conditions.values())
 
 
 def split_noise(problem: CalibrationProblem) -> CalibrationProblem:
@@ -113,14 +123,23 @@ def tables(problem: CalibrationProblem) -> dict[str, pd.DataFrame]:
         "noiseFormula": o.noise_formula, "noiseDistribution": o.noise_distribution,
     } for o in (problem.observables[k] for k in used)])
     fixed_names = sorted({k for c in problem.conditions.values() for k in c.fixed})
+    doses = {c.spec.dose_particles for c in problem.conditions.values()}
     rows = []
     for c in problem.conditions.values():
         row: dict[str, Any] = {"conditionId": c.id, "conditionName": c.label or c.id}
+        if _shared(problem) and len(doses) > 1:
+            # the arms share one SBML block: the dose per condition (the t = 0 amounts are
+            # initial assignments over it)
+            row["dose"] = c.spec.dose_particles
         for k in fixed_names:
             row[k] = c.fixed.get(k, c.model.table[k].value)
         rows.append(row)
-    cond = pd.DataFrame(rows)
+    cond = pd.DataFrame(rows).sort_values("conditionId", kind="stable")
     mcols = ["observableId", "simulationConditionId", "time", "measurement"]
+    # rows sorted by condition: pyPESTO 0.7's roadrunner objective pairs its per-condition
+    # data (first-appearance order) with petab's parameter mapping (sorted order), so an
+    # unsorted table silently gives each condition another condition's parameters
+    meas = meas.sort_values("simulationConditionId", kind="stable")
     m = meas[mcols].copy()
     if meas["noiseParameters"].notna().any():
         m["noiseParameters"] = meas["noiseParameters"]
@@ -201,6 +220,12 @@ def lint(path: str | Path) -> list[str]:
     return msgs if failed else []
 
 
+def spec_model_table(spec: Any) -> Any:
+    from exomir.body.model import build_model
+
+    return build_model(spec).table
+
+
 def read_petab(path: str | Path) -> CalibrationProblem:
     """A PEtab v1 problem (with the exomir extension) as a :class:`CalibrationProblem`."""
     petab = _petab()
@@ -223,10 +248,17 @@ def read_petab(path: str | Path) -> CalibrationProblem:
         if cid not in cdf.index:
             raise InputError("condition of the exomir extension missing from the condition "
                              "table", source=p, field="conditionId", value=cid)
+        table_names = {q.name for q in spec_model_table(spec)}
         for col in cdf.columns:
             if col == "conditionName":
                 continue
             v = cdf.loc[cid, col]
+            if col == "dose" and col not in table_names:
+                if not np.isclose(float(v), spec.dose_particles, rtol=1e-12):
+                    raise InputError("condition-table dose differs from the spec's dose in the "
+                                     "exomir extension", source=p, field=f"{cid}.dose",
+                                     value=v, accepted=str(spec.dose_particles))
+                continue
             try:
                 fixed[col] = float(v)
             except (TypeError, ValueError):

@@ -78,21 +78,22 @@ def fits(res: CalibrationResult) -> str:
     """Data (±1.96 sigma) and fitted curve per observable and arm; held-out points hollow."""
     curves = res.predictions.get("curves", {})
     frame = res.fit_frame()
-    ids = list(dict.fromkeys(frame["observableId"]))
     names = list(dict.fromkeys(frame["observable"]))
     cols = min(2, len(names)) or 1
     rows = -(-len(names) // cols)
     fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 2.8 * rows), squeeze=False)
     for ax, name in zip(axes.flat, names, strict=False):
-        mine = [i for i in ids if frame.loc[frame["observableId"] == i, "observable"].iloc[0]
-                == name]
-        for j, oid in enumerate(mine):
+        sub_all = frame[frame["observable"] == name]
+        pairs = list(dict.fromkeys(zip(sub_all["simulationConditionId"],
+                                       sub_all["observableId"], strict=True)))
+        for j, (arm, oid) in enumerate(pairs):
             c = COLORS[j % len(COLORS)]
-            sub = frame[frame["observableId"] == oid]
-            arm = str(sub["simulationConditionId"].iloc[0])
-            if oid in curves:
-                t, y = curves[oid]
-                ax.plot(np.asarray(t), np.asarray(y), color=c, lw=1.2, label=arm)
+            sub = sub_all[(sub_all["simulationConditionId"] == arm)
+                          & (sub_all["observableId"] == oid)]
+            key = f"{arm}/{oid}"
+            if key in curves:
+                t, y = curves[key]
+                ax.plot(np.asarray(t), np.asarray(y), color=c, lw=1.2, label=str(arm))
             cal = sub[sub["role"] == "calibration"]
             sig = cal["sigma"].to_numpy(dtype=float)
             obs = res.problem.observables[oid]
@@ -109,7 +110,7 @@ def fits(res: CalibrationResult) -> str:
                         label=f"{arm} held out")
         ax.set_title(name, fontsize=8)
         ax.set_xlabel("time (days)")
-        ax.set_ylabel(res.problem.observables[mine[0]].unit if mine else "")
+        ax.set_ylabel(res.problem.observables[pairs[0][1]].unit if pairs else "")
         ax.legend(frameon=False, fontsize=6)
     for ax in list(axes.flat)[len(names):]:
         ax.axis("off")

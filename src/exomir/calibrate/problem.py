@@ -58,7 +58,7 @@ class Condition:
 
 @dataclass
 class Observable:
-    """A PEtab observable row, tied to one arm (``condition``)."""
+    """A PEtab observable row, tied to one arm (``condition``; "" = shared by all arms)."""
 
     id: str
     name: str
@@ -111,6 +111,7 @@ class CalibrationProblem:
     file: str | None = None
     held_out: pd.DataFrame | None = None
     raw: dict[str, Any] = field(default_factory=dict)
+    data_files: list[dict[str, str]] = field(default_factory=list)  # file, sha256
 
     # ---- parameters ----------------------------------------------------------------
     @property
@@ -272,6 +273,23 @@ def _observable_formula(spec: Mapping[str, Any], cond: Condition, where: str) ->
                          f"{cond.spec.therapy.indication.value}", field=f"{where}.kind",
                          value=kind)
     return tmpl.format(**sub), unit
+
+
+def structure_key(model: BodyModel) -> tuple[Any, ...]:
+    """What must agree for two arms to share one SBML block (all but the dose)."""
+    flat = {k: float(np.asarray(v)[0]) for k, v in model.flat_params().items()
+            if k != "dose"}
+    rel = None if model.release is None else model.release.sbml_infix("t")
+    fl = [(f.name, f.kind, f.on, f.params, f.effects) for f in model.fluxes]
+    return (tuple(model.species), tuple(fl), tuple(model.dose_times), rel,
+            tuple(sorted(flat.items())), model.dose_dest)
+
+
+def same_structure(conds: Sequence[Condition]) -> bool:
+    """Arms whose models differ only in the dose (and per-arm fixed table values) share one
+    SBML block; the dose becomes a PEtab condition-table column."""
+    keys = [structure_key(c.model) for c in conds]
+    return all(k == keys[0] for k in keys[1:])
 
 
 def block_symbols(model: BodyModel) -> set[str]:
@@ -484,8 +502,18 @@ def _arm_spec(base: dict[str, Any], arm: Mapping[str, Any], src: str, where: str
 
 def problem_from_mapping(data: Mapping[str, Any], *, source: str | Path = "<problem>",
                          base_dir: Path | None = None) -> CalibrationProblem:
-    """Build a problem from the short exomir form (see docs/calibration.md)."""
-    src = str(source)
+    """Build a problem from the short exomir form (see docs/calibration.md); every error
+    names the problem file when it does not name another one."""
+    try:
+        return _from_mapping(data, str(source), base_dir)
+    except InputError as exc:
+        if exc.source is None:
+            raise exc.located(source=source) from None
+        raise
+
+
+def _from_mapping(data: Mapping[str, Any], src: str, base_dir: Path | None
+                  ) -> CalibrationProblem:
     base_dir = base_dir or Path(".")
     _check_keys(data, _TOP_KEYS, src, "problem")
     pid = str(data.get("id") or Path(src).stem)
@@ -517,9 +545,9 @@ def problem_from_mapping(data: Mapping[str, Any], *, source: str | Path = "<prob
     if len(species) > 1 or len(ind) > 1:
         raise InputError("all arms of one problem share indication and species", source=src,
                          field="conditions", value=sorted(str(s) for s in species | ind))
-    multi = len(conditions) > 1
+    shared = len(conditions) == 1 or same_structure(list(conditions.values()))
     for c in conditions.values():
-        c.prefix = f"{c.id}{SEP}" if multi else ""
+        c.prefix = "" if shared else f"{c.id}{SEP}"
         table = {p.name for p in c.model.table}
         for k in c.fixed:
             if k not in table:
@@ -540,6 +568,11 @@ def problem_from_mapping(data: Mapping[str, Any], *, source: str | Path = "<prob
         if not oid or SEP in oid:
             raise InputError("observable ids must be identifiers without '__'", source=src,
                              field=f"{where}.id", value=oid)
+        first = next(iter(conditions.values())).model
+        if oid in block_symbols(first) or oid in first.table or oid == "time":
+            raise InputError("observable id shadows a model entity (PEtab forbids it)",
+                             source=src, field=f"{where}.id", value=oid,
+                             accepted="a new name, e.g. <tissue>_pct_id")
         noise = str(o.get("noise", "normal"))
         if noise not in NOISE:
             raise InputError("unknown noise model", source=src, field=f"{where}.noise",
@@ -555,6 +588,7 @@ def problem_from_mapping(data: Mapping[str, Any], *, source: str | Path = "<prob
 
     # data ----------------------------------------------------------------------------
     rows: list[dict[str, Any]] = []
+    data_files: list[dict[str, str]] = []
     sources: list[str] = [str(s) for s in data.get("sources") or []]
     files = data.get("data")
     if not isinstance(files, list) or not files:
@@ -568,6 +602,8 @@ def problem_from_mapping(data: Mapping[str, Any], *, source: str | Path = "<prob
         if not path.is_absolute():
             path = base_dir / path
         frame = read_plain_csv(path)
+        data_files.append({"file": str(path),
+                           "sha256": hashlib.sha256(path.read_bytes()).hexdigest()})
         rows += measurement_rows(frame, str(path), ospecs, conditions,
                                  time_unit=str(data.get("time_unit", "day")),
                                  range_level=float(data.get("range_level", 0.95)),
@@ -640,10 +676,14 @@ def problem_from_mapping(data: Mapping[str, Any], *, source: str | Path = "<prob
                                  line=int(r["where"].rsplit(":", 1)[1]), field="sd",
                                  accepted="sd or se (with n), or observables[].sigma in the "
                                           "problem")
-        for cid, cond in conditions.items():
-            crow = [r for r in obs_rows if r["arm"] == cid]
-            formula, _ = _observable_formula(o, cond, str(o["_where"]))
-            poid = f"{oid}{SEP}{cid}" if multi else oid
+        # one PEtab observable per arm (one SBML block per arm), or one shared by all arms
+        groups = [("", list(conditions.values()))] if shared else \
+            [(c.id, [c]) for c in conditions.values()]
+        for cid, conds in groups:
+            ids = {c.id for c in conds}
+            crow = [r for r in obs_rows if r["arm"] in ids]
+            formula, _ = _observable_formula(o, conds[0], str(o["_where"]))
+            poid = oid if shared else f"{oid}{SEP}{cid}"
             sig_rows = [r["sigma"] for r in crow if not r["held_out"]]
             per_row = False
             if isinstance(sig, int | float) and not isinstance(sig, bool):
@@ -666,7 +706,8 @@ def problem_from_mapping(data: Mapping[str, Any], *, source: str | Path = "<prob
             observables[poid] = Observable(
                 poid, oid, formula, cid, o["_unit"], transf, dist, nf, str(o.get("label", "")))
             for r in crow:
-                rec = {"observableId": poid, "simulationConditionId": cid, "time": r["time"],
+                rec = {"observableId": poid, "simulationConditionId": r["arm"],
+                       "time": r["time"],
                        "measurement": r["measurement"],
                        "noiseParameters": r["sigma"] if per_row else np.nan,
                        "observable": oid, "how": r["how"], "source": r["source"],
@@ -698,7 +739,8 @@ def problem_from_mapping(data: Mapping[str, Any], *, source: str | Path = "<prob
         id=pid, title=str(data.get("title", pid)), conditions=conditions,
         observables=observables, measurements=frame, parameters=params, sources=sources,
         notes=[str(n) for n in data.get("notes") or []], file=src,
-        held_out=held_frame if not held_frame.empty else None, raw=dict(data))
+        held_out=held_frame if not held_frame.empty else None, raw=dict(data),
+        data_files=data_files)
 
 
 def _scale_of(rows: list[dict[str, Any]], oid: str) -> float:

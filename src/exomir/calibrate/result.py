@@ -172,7 +172,7 @@ class CalibrationResult:
         return CalibratedParameters(
             problem=ProblemRef(id=pr.id, title=pr.title, file=pr.file, indication=pr.indication,
                                species=pr.species, sha256=pr.sha256(),
-                               exomir_version=__version__),
+                               exomir_version=__version__, data_files=pr.data_files),
             data_sources=pr.sources,
             objective={"nll": self.nll, "n_starts": len(self.starts),
                        "n_converged": self.n_converged, **self.settings},

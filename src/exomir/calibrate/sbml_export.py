@@ -100,6 +100,18 @@ def block_document(model: BodyModel, rates: Iterable[str] = ()) -> object:
         ar = m.createAssignmentRule()
         ar.setVariable(name)
         ar.setMath(libsbml.parseL3Formula(infix))
+    # the t = 0 dose as initial assignments over ``dose`` (so a PEtab condition can set it)
+    if model.dose_times and model.dose_times[0] == 0.0:
+        one = {k: np.asarray(v)[:1] for k, v in model.flat_params().items()}
+        y0 = model.initial_state(one)[0]
+        jump = model.dose_jump(one)[0]
+        dose = float(one["dose"][0])
+        for i, sid in enumerate(model.species):
+            if jump[i] != 0.0 and dose > 0:
+                ia = m.createInitialAssignment()
+                ia.setSymbol(sid)
+                ia.setMath(libsbml.parseL3Formula(f"{float(y0[i])!r} + "
+                                                  f"{float(jump[i] / dose)!r} * dose"))
     for s in rates:
         rr = m.getRateRule(s)
         if rr is None:
