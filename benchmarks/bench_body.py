@@ -6,6 +6,8 @@ Runs the diabetic-wound hydrogel example (two applications, depot release, one t
   separately, before;
 * exomir, numpy engine (the shared-step batch) on the same N, for reference;
 * one subject (compiled engine, median of 5 runs);
+* CPU (process) time of the one-thread exomir run and of the roadrunner loop: both are
+  single-threaded, so this ratio is not distorted by other load on a shared machine;
 * libRoadRunner on the exported SBML for the SAME parameter sets, in one process: a loop of
   set parameters + reset + simulate on the same output grid (``--rr-subjects`` < N times a
   subset and extrapolates linearly, and says so);
@@ -71,8 +73,10 @@ def main() -> None:
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     t0 = time.perf_counter()
+    c0 = time.process_time()
     res1 = simulate(model, N, seed=1, times=ts, rtol=a.rtol, engine="compiled", threads=1)
     t_ex1 = time.perf_counter() - t0
+    c_ex1 = time.process_time() - c0
     same = bool(np.array_equal(res.Y, res1.Y))
 
     # exomir one decade looser (its error there is still below roadrunner's at --rtol)
@@ -95,6 +99,7 @@ def main() -> None:
     n_acc = min(20, N)
     rr_out = np.empty((n_acc, len(model.species), ts.size))
     t0 = time.perf_counter()
+    c0 = time.process_time()
     for k in range(n_rr):
         rr.resetAll()
         for p in names:
@@ -104,6 +109,7 @@ def main() -> None:
         if k < n_acc:
             rr_out[k] = np.asarray(out[:, 1:]).T
     t_rr_sub = time.perf_counter() - t0
+    c_rr = (time.process_time() - c0) / n_rr * N
     t_rr = t_rr_sub / n_rr * N
 
     # accuracy against a tight reference on the first subjects (same parameter sets)
@@ -133,6 +139,9 @@ def main() -> None:
           + ("" if n_rr == N else f"; extrapolated to {N}: {t_rr:.1f} s"))
     print(f"ratio roadrunner/exomir for the ensemble: {t_rr / t_ex:.1f}x all threads, "
           f"{t_rr / t_ex1:.1f}x one thread (target >= 10x); numpy engine {t_rr / t_np:.2f}x")
+    print(f"CPU time (process time; both single-threaded, so other load on the machine does "
+          f"not distort it): exomir 1 thread {c_ex1:.2f} s, roadrunner {c_rr:.2f} s: "
+          f"{c_rr / c_ex1:.1f}x")
     print(f"max relative error vs rtol-1e-11 reference ({n_acc} subjects, all states): "
           f"exomir {err_ex:.1e}, numpy engine {err_np:.1e}, roadrunner {err_rr:.1e}")
     print(f"exomir at rtol {10 * a.rtol:g}: {t_loose:.2f} s, error {err_loose:.1e} "

@@ -55,6 +55,7 @@ CAPABILITY_CLIS = [
     "exomir.body.cli",
     "exomir.calibrate.cli",
     "exomir.quality.cli",
+    "exomir.web.cli",
 ]
 
 

@@ -30,7 +30,7 @@ def _with(**changes: object) -> dict:  # type: ignore[type-arg]
     (_with(body={"copies_per_vesicle": -0.5}), "body.copies_per_vesicle"),
     (_with(cargo=[{"kind": "mirna", "name": "miR-21", "copies_per_vesicle": -1}]),
      "cargo.0.copies_per_vesicle"),
-    (_with(regimen={"dose": {"value": 5, "unit": "ug"}}), "regimen.dose.unit"),
+    (_with(regimen={"dose": {"value": 5, "unit": "mL"}}), "regimen.dose.unit"),
     (_with(body={"targets": [{"gene": "PTEN"}]}), "body.targets.0"),
     (_with(body={"parameters": {"no_such": 1.0}}), "body.parameters"),
 ])

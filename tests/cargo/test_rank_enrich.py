@@ -138,7 +138,7 @@ def test_rank_exact_vs_bruteforce_and_greedy() -> None:
 
 
 def test_rank_out_of_the_box_uses_curated_data() -> None:
-    res = rank_cargo(merge(curated_interactions()), "diabetic_wound", k=1)
+    res = rank_cargo(merge(curated_interactions(), prefix="hsa"), "diabetic_wound", k=1)
     assert res[1][0].mirnas == ("hsa-miR-146a-5p",)
 
 
@@ -149,9 +149,10 @@ def test_cli_rank_json() -> None:
     r = runner.invoke(app, ["cargo", "rank", "--indication", "neuropathic_pain", "--k", "2",
                             "--format", "json"])
     assert r.exit_code == 0, r.output
-    data = json.loads(r.output)
+    data = json.loads(r.output)["candidates"]
     assert data["1"][0]["contributions"][0]["by"][0]["evidence"] in ("strong", "weak")
     assert len(data["2"][0]["mirnas"]) == 2
+    assert set(data["2"][0]["modality"].values()) <= {"mimic", "inhibitor"}
 
 
 def test_cli_rank_table_and_bad_indication() -> None:
@@ -179,12 +180,16 @@ def test_cli_scan_targetscan_sample(shared_data: Path, tmp_path: Path) -> None:
     assert set(pd.read_parquet(pq).site_type) <= {"8mer", "offset-6mer"}
 
 
-def test_names_unified_to_species_without_merging_paralogs() -> None:
-    from exomir.cargo.evidence import canonical_name
+def test_names_unified_to_species_only_where_the_seed_is_identical() -> None:
+    from exomir.cargo.evidence import canonical_name, resolve_name
 
-    known = {"hsa-miR-21-5p", "hsa-miR-146a-5p", "hsa-miR-101-3p", "hsa-miR-150-5p"}
-    assert canonical_name("mmu-miR-21a-5p", "hsa", known) == "hsa-miR-21-5p"
-    assert canonical_name("miR-146a-5p", "hsa", known) == "hsa-miR-146a-5p"
-    assert canonical_name("rno-miR-150-5p", "hsa", known) == "hsa-miR-150-5p"
-    assert canonical_name("mmu-miR-101b-3p", "hsa", known) == "mmu-miR-101b-3p"  # paralog b
-    assert canonical_name("miR-146a", "hsa", known) == "miR-146a"  # no arm: ambiguous
+    assert canonical_name("mmu-miR-21a-5p", "hsa") == "hsa-miR-21-5p"
+    assert canonical_name("miR-146a-5p", "hsa") == "hsa-miR-146a-5p"
+    assert canonical_name("rno-miR-150-5p", "hsa") == "hsa-miR-150-5p"
+    # issue 15: mmu-miR-101b-3p (seed UACAGUA) is not hsa-miR-101-3p (ACAGUAC, miRBase 22)
+    name, note = resolve_name("mmu-miR-101b-3p", "hsa")
+    assert name == "mmu-miR-101b-3p" and "UACAGUA" in note and "ACAGUAC" in note
+    assert resolve_name("rno-miR-101b-3p", "hsa")[0] == "hsa-miR-101-3p"  # same seed: mapped
+    # a sequence we are told differs is not mapped either
+    fake = {"mmu-miR-146a-5p": "UCCCAACUGAAUUCCAUGGGUU"}
+    assert resolve_name("mmu-miR-146a-5p", "hsa", fake)[0] == "mmu-miR-146a-5p"

@@ -63,9 +63,10 @@ from exomir.body.solver import (
     GAM,
     SolverStats,
     SparseBatchLU,
+    StepSizeUnderflow,
 )
 
-KERNEL_VERSION = 1  # bump when the template changes (part of the cache key)
+KERNEL_VERSION = 4  # bump when the template changes (part of the cache key)
 
 
 class KernelUnavailable(RuntimeError):
@@ -74,8 +75,9 @@ class KernelUnavailable(RuntimeError):
 
 # ----------------------------------------------------------------------------- infix -> python
 
-def translate_infix(infix: str, var: str = "tau_x") -> str:
-    """An SBML L3 infix formula of one variable ``var`` as a Python/numba expression of ``x``.
+def translate_infix(infix: str, var: str = "tau_x", names: dict[str, str] | None = None) -> str:
+    """An SBML L3 infix formula of one variable ``var`` as a Python/numba expression of ``x``;
+    ``names`` maps further SBML names (model parameters) to Python expressions (``p[12]``).
 
     Supports arithmetic, powers, exp/ln/log/sqrt/root, abs, floor/ceiling, trigonometric and
     hyperbolic functions, piecewise, relational and logical operators, pi, e, true/false.
@@ -87,7 +89,7 @@ def translate_infix(infix: str, var: str = "tau_x") -> str:
     if ast is None:
         raise KernelUnavailable(f"cannot parse formula {infix!r}: "
                                 f"{libsbml.getLastParseL3Error()}")
-    return _py(ast, var, libsbml)
+    return _py(ast, var, libsbml, names or {})
 
 
 _FUNCS = {"AST_FUNCTION_EXP": "math.exp", "AST_FUNCTION_LN": "math.log",
@@ -101,15 +103,18 @@ _REL = {"AST_RELATIONAL_LT": "<", "AST_RELATIONAL_GT": ">", "AST_RELATIONAL_LEQ"
         "AST_RELATIONAL_GEQ": ">=", "AST_RELATIONAL_EQ": "==", "AST_RELATIONAL_NEQ": "!="}
 
 
-def _py(node: Any, var: str, lib: Any) -> str:
+def _py(node: Any, var: str, lib: Any, extra: dict[str, str] | None = None) -> str:
     names = {getattr(lib, k): k for k in dir(lib) if k.startswith("AST_")}
     kind = names.get(node.getType(), str(node.getType()))
-    ch = [_py(node.getChild(i), var, lib) for i in range(node.getNumChildren())]
+    extra = extra or {}
+    ch = [_py(node.getChild(i), var, lib, extra) for i in range(node.getNumChildren())]
     if kind == "AST_INTEGER":
         return repr(float(node.getInteger()))
     if kind in ("AST_REAL", "AST_REAL_E", "AST_RATIONAL"):
         return repr(float(node.getValue()))
     if kind == "AST_NAME":
+        if node.getName() in extra:
+            return extra[node.getName()]
         if node.getName() != var:
             raise KernelUnavailable(f"unknown name {node.getName()!r} in a release formula")
         return "x"
@@ -194,7 +199,7 @@ def generate(model: BodyModel, ev: Evaluator, lu: SparseBatchLU) -> tuple[str, L
     coef_slots: list[tuple[int, int]] = []  # (nonlin index, effect index)
     need_effect = False
     rel_used = False
-    w_gene = model.gene_weights()
+    egenes = list(model.effect_genes)
     for fi, (f, effs) in enumerate(ev.nonlin):
         v = f"v{fi}"
         slots = []
@@ -209,37 +214,70 @@ def generate(model: BodyModel, ev: Evaluator, lu: SparseBatchLU) -> tuple[str, L
                     f"{v} = {ps[0]} * x{fi} / den{fi}"]
             part += [f"d{fi} = {ps[0]} * {ps[1]} / (den{fi} * den{fi})"]
             fparts = [(j, f"d{fi}")]
-        elif f.kind == "synth_rep":
+        elif f.kind == "zero":
+            val += [f"{v} = {ps[0]}"]
+        elif f.kind == "risc_load":
             j = ix[f.on[0]]
-            val += [f"r{fi} = max(y[{j}], 0.0)", f"q{fi} = r{fi} + {ps[2]}",
-                    f"{v} = {ps[0]} * (1.0 - {ps[1]} * r{fi} / q{fi})"]
-            part += [f"d{fi} = -{ps[0]} * {ps[1]} * {ps[2]} / (q{fi} * q{fi})"]
-            fparts = [(j, f"d{fi}")]
+            tot = " + ".join(f"y[{ix[s]}]" for s in f.on[1:])
+            val += [f"c{fi} = y[{j}]", f"fr{fi} = 1.0 - {ps[1]} * ({tot})",
+                    f"{v} = {ps[0]} * c{fi} * fr{fi}"]
+            part += [f"d{fi} = {ps[0]} * fr{fi}", f"dr{fi} = -{ps[0]} * c{fi} * {ps[1]}"]
+            fparts = [(j, f"d{fi}")] + [(ix[s], f"dr{fi}") for s in f.on[1:]]
+        elif f.kind == "sat_mod":
+            j, ja = ix[f.on[0]], ix[f.on[1]]
+            val += [f"x{fi} = y[{j}]", f"a{fi} = max(y[{ja}], 0.0)",
+                    f"q{fi} = a{fi} + 1.0", f"{v} = {ps[0]} * x{fi} * a{fi} / q{fi}"]
+            part += [f"d{fi} = {ps[0]} * a{fi} / q{fi}",
+                     f"da{fi} = {ps[0]} * x{fi} / (q{fi} * q{fi})"]
+            fparts = [(j, f"d{fi}"), (ja, f"da{fi}")]
+        elif f.kind == "synth_rep":
+            k, kh = ps[0], ps[1]
+            names = []
+            for a, (s, rp) in enumerate(zip(f.on, ps[2:], strict=True)):
+                val += [f"r{fi}_{a} = max(y[{ix[s]}], 0.0)", f"h{fi}_{a} = r{fi}_{a} + {kh}",
+                        f"g{fi}_{a} = 1.0 - {rp} * r{fi}_{a} / h{fi}_{a}"]
+                part += [f"dg{fi}_{a} = -{rp} * {kh} / (h{fi}_{a} * h{fi}_{a})"]
+                names.append(f"g{fi}_{a}")
+            val += [f"{v} = {k} * " + " * ".join(names)]
+            for a, s in enumerate(f.on):
+                others = [nm for b, nm in enumerate(names) if b != a]
+                part += [f"d{fi}_{a} = {k} * dg{fi}_{a}" + "".join(f" * {o}" for o in others)]
+                fparts.append((ix[s], f"d{fi}_{a}"))
         elif f.kind == "release":
             rel_used = True
+            rel_param = getattr(model.release, "param", None)
+            if isinstance(rel_param, str):
+                par(rel_param)  # the release rate is a parameter: register it first
             # aux[0] keeps the release rate at the last evaluated time; _dfdt runs right
             # after the evaluation at the step's start, so it reuses it
             val += [f"{v} = _rel(t, p, DT)", f"aux[0] = {v}"]
-            dtl += [f"dd{fi} = max(1e-7, 1e-6 * abs(t))",
-                    f"dv{fi} = (_rel(t + dd{fi}, p, DT) - aux[0]) / dd{fi}"]
+            if isinstance(rel_param, str):  # first order: d/dt of k e^(-(k + kl) tau) exactly
+                dtl += [f"dv{fi} = -({par(rel_param)} + {par('k_depot_loss')}) * aux[0]"]
+            else:
+                dtl += [f"dd{fi} = max(1e-7, 1e-6 * abs(t))",
+                        f"dv{fi} = (_rel(t + dd{fi}, p, DT) - aux[0]) / dd{fi}"]
         elif f.kind in ("wound", "pain_drive"):
             need_effect = True
             if f.kind == "wound":
                 j0 = ix[f.on[0]]
-                val += [f"w{fi} = y[{j0}]", f"base{fi} = {ps[0]} * math.exp(E)",
-                        f"{v} = base{fi} * (1.0 - w{fi})"]
+                gated = f.on[-1] == "wound_granulation"
+                gate = f" * y[{ix[f.on[-1]]}]" if gated else ""
+                val += [f"w{fi} = y[{j0}]", f"ex{fi} = {ps[0]} * xE",
+                        f"base{fi} = ex{fi}{gate}", f"{v} = base{fi} * ({ps[1]} - w{fi})"]
                 fparts = [(j0, f"(-base{fi})"), (ix[f.on[1]], f"{v} * dE_de")]
-                fparts += [(ix[f"protein_{g}"], f"{v} * dE_{g}") for g in w_gene]
+                fparts += [(ix[f"protein_{g}"], f"{v} * dE_{g}") for g in egenes]
+                if gated:
+                    fparts.append((ix[f.on[-1]], f"ex{fi} * ({ps[1]} - w{fi})"))
             else:
                 ks, t50, hill = par("k_sensitization"), par("injury_t50"), par("injury_hill")
                 val += [f"inj{fi} = 1.0 / (1.0 + (t / {t50}) ** {hill})",
-                        f"{v} = {ks} * inj{fi} * math.exp(-E)"]
+                        f"{v} = {ks} * inj{fi} / xE"]
                 fparts = [(ix[f.on[0]], f"(-{v} * dE_de)")]
-                fparts += [(ix[f"protein_{g}"], f"(-{v} * dE_{g})") for g in w_gene]
+                fparts += [(ix[f"protein_{g}"], f"(-{v} * dE_{g})") for g in egenes]
                 dtl += [f"tt{fi} = max(t, 1e-12)", f"u{fi} = (tt{fi} / {t50}) ** {hill}",
                         f"ij{fi} = 1.0 / (1.0 + u{fi})",
                         f"dij{fi} = -ij{fi} * ij{fi} * {hill} * u{fi} / tt{fi}",
-                        f"dv{fi} = {ks} * dij{fi} * math.exp(-E)"]
+                        f"dv{fi} = {ks} * dij{fi} / xE"]
         else:  # pragma: no cover - structure is built by build_model
             raise KernelUnavailable(f"flux kind {f.kind}")
         for ei, (i, _c) in enumerate(effs):
@@ -252,12 +290,14 @@ def generate(model: BodyModel, ev: Evaluator, lu: SparseBatchLU) -> tuple[str, L
     eff_code: list[str] = []
     if need_effect:
         e = ix[f"{model.target}_ev_effect"]
-        emax, ec50 = par("emax_ev"), par("ec50_ev")
-        eff_code = [f"e_ = y[{e}]", f"den_e = e_ + {ec50}", f"E = {emax} * e_ / den_e",
+        emax, ec50, ev0 = par("emax_eff"), par("ec50_ev"), par("E_vehicle")
+        eff_code = [f"e_ = y[{e}]", f"den_e = e_ + {ec50}", f"E = {ev0} + {emax} * e_ / den_e",
                     f"dE_de = {emax} * {ec50} / (den_e * den_e)"]
-        for g, w in w_gene.items():
+        for g in egenes:
+            w = par(f"wg_{g}")
             eff_code += [f"pg_{g} = max(y[{ix[f'protein_{g}']}], 1e-12)",
-                         f"E = E + {w!r} * math.log(pg_{g})", f"dE_{g} = {w!r} / pg_{g}"]
+                         f"E = E + {w} * math.log(pg_{g})", f"dE_{g} = {w} / pg_{g}"]
+        eff_code += ["xE = math.exp(E)"]
     n_lin = ev.lin_rows.size
     coef0 = n_lin + len(named)
 
@@ -284,15 +324,18 @@ def generate(model: BodyModel, ev: Evaluator, lu: SparseBatchLU) -> tuple[str, L
     drows: dict[int, list[str]] = {}
     for i, slot, dv in dt_effects:
         drows.setdefault(i, []).append(f"{cf(slot)} * {dv}")
-    dfdt = ([*eff_code, *dtl] if dtl else []) + [f"out[{i}] = 0.0" for i in range(n)]
+    # the effect E enters d/dt only through the injury drive (pain)
+    pain = any(f.kind == "pain_drive" for f, _ in ev.nonlin)
+    dfdt = ([*(eff_code if pain else []), *dtl] if dtl else []) + [
+        f"out[{i}] = 0.0" for i in range(n)]
     dfdt += [f"out[{i}] = " + " + ".join(t) for i, t in drows.items()]
     # LU and solve, straight-line
     # pivots are stored as reciprocals: the solves then multiply instead of divide (the
     # back substitution is a dependency chain, and a division's latency is ~5x a multiply's)
     lu_code: list[str] = []
     by_pivot = {pkk: (pik, pkj, pij) for pkk, pik, pkj, pij in lu.steps}
-    for k in range(n):
-        pkk = int(lu.diag[k])
+    for kk in range(n):
+        pkk = int(lu.diag[kk])
         lu_code.append(f"V[{pkk}] = 1.0 / V[{pkk}]")
         if pkk not in by_pivot:
             continue
@@ -314,11 +357,13 @@ def generate(model: BodyModel, ev: Evaluator, lu: SparseBatchLU) -> tuple[str, L
         sol.append(f"z{i} *= V[{d}]")
     sol += [f"x[{int(lu.perm[a])}] = z{a}" for a in range(n)]
 
-    rel_src = "def _F(x):\n    return 0.0\n"
+    rel_src = "def _F(x, p):\n    return 0.0\n"
     if rel_used:
         assert model.release is not None
-        expr = translate_infix(model.release.sbml_infix("tau_x"), "tau_x")
-        rel_src = f"def _F(x):\n    return {expr}\n"
+        pname = getattr(model.release, "param", None)
+        rel_names = {pname: par(pname)} if isinstance(pname, str) else {}
+        expr = translate_infix(model.release.sbml_infix("tau_x"), "tau_x", rel_names)
+        rel_src = f"def _F(x, p):\n    return {expr}\n"
     kl = par("k_depot_loss") if rel_used else "0.0"
     dose = par("dose") if rel_used else "0.0"
     header = _HEADER.format(n=n, nnz=lu.nnz, diag=tuple(int(d) for d in lu.diag),
@@ -327,11 +372,16 @@ def generate(model: BodyModel, ev: Evaluator, lu: SparseBatchLU) -> tuple[str, L
     blocks = {"RHS": (rhs, ("t", "y", "dy")), "RHSJAC": (jac, ("t", "y", "dy")),
               "DFDT": (dfdt, ("t", "y", "out")), "LU": (lu_code, ()),
               "SOLVE": (sol, ("b", "x"))}
+    if rel_used and isinstance(getattr(model.release, "param", None), str):
+        kr = par(str(getattr(model.release, "param")))  # noqa: B009
+        term = f"r += {kr} * math.exp(-({kr} + {kl}) * tau)"  # analytic F' of first order
+    else:
+        term = ("lo = max(tau - FD_H, 0.0)\n            hi = tau + FD_H\n"
+                f"            r += math.exp(-{kl} * tau) * (_F(hi, p) - _F(lo, p)) / (hi - lo)")
     src = (header + "\n@njit(**_OPTS)\n" + rel_src
            + f"\n\n@njit(**_OPTS)\ndef _rel(t, p, DT):\n    r = 0.0\n"
            f"    for i in range(DT.size):\n        tau = t - DT[i]\n        if tau >= 0.0:\n"
-           f"            lo = max(tau - FD_H, 0.0)\n            hi = tau + FD_H\n"
-           f"            r += math.exp(-{kl} * tau) * (_F(hi) - _F(lo)) / (hi - lo)\n"
+           f"            {term}\n"
            f"    return {dose} * r\n"
            + _expand(_DRIVER, blocks))
     return src, Layout(n_lin=n_lin, named=named, n_coef=len(coef_slots))
@@ -632,17 +682,21 @@ def compile_model(model: BodyModel, ev: Evaluator, order: list[int]) -> Kernel:
     src, layout = generate(model, ev, lu)
     mod = _load(src)
     if model.release is not None:
-        _check_release(mod, model)
+        _check_release(mod, model, layout)
     return Kernel(module=mod, layout=layout)
 
 
-def _check_release(mod: ModuleType, model: BodyModel) -> None:
+def _check_release(mod: ModuleType, model: BodyModel, layout: Layout) -> None:
     """The compiled F(τ) must equal the profile's own ``fraction_released``."""
     rel = model.release
     assert rel is not None
     tau = np.concatenate([[0.0, 1e-4, 2e-4], np.linspace(0.0, model.days + 1.0, 211)[1:]])
     ref = np.asarray(rel.fraction_released(tau), dtype=float)
-    got = np.array([mod._F(float(x)) for x in tau])
+    p = np.zeros(layout.width)
+    pname = getattr(rel, "param", None)
+    if isinstance(pname, str):
+        p[layout.n_lin + layout.named.index(pname)] = float(getattr(rel, "rate"))  # noqa: B009
+    got = np.array([mod._F(float(x), p) for x in tau])
     if not np.allclose(got, ref, rtol=1e-9, atol=1e-12):
         worst = float(np.max(np.abs(got - ref)))
         raise KernelUnavailable(f"compiled release formula differs from fraction_released "
@@ -708,7 +762,7 @@ def run(
                     progress(done / N)
     if fail.any():
         k = int(np.flatnonzero(fail)[0])
-        raise RuntimeError(f"step size underflow for subject {k} (compiled engine)")
+        raise StepSizeUnderflow(float("nan"), k)
     stats = SolverStats(steps=int(st[:, 0].max()), rejected=int(st[:, 1].max()),
                         rhs_evals=int(st[:, 2].sum()))
     stats.mean_steps = float(st[:, 0].mean())

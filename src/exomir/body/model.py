@@ -2,56 +2,79 @@
 
 Time is in **days**; vesicle amounts in **particles**; miRNA in **copies per target cell**;
 mRNA and protein relative to their pre-treatment level (1 = baseline). State ids are the SBML
-species ids of the export (:mod:`exomir.body.sbml`). Equations (docs/body.md):
+species ids of the export (:mod:`exomir.body.sbml`). Equations (docs/body.md, same symbols):
 
 * distribution, tissue X: dX/dt = k_X_in·P − (k_X_return + k_X_deg)·X; liver and spleen take
   up from plasma by a saturable MPS term Vmax·P/(km_mps + P), Vmax = k_uptake·km_mps·mps_factor;
   dP/dt = inputs + Σ k_X_return·X − Σ uptake − k_plasma_elim·P.
+* CSF (intrathecal dose): dCSF/dt = −(k_csf_bulk + k_csf_spinal_in + k_csf_brain)·CSF, bulk
+  outflow to plasma, uptake into spinal cord/DRG and brain.
+* repeat i.v. dosing: priming M' = k_abc_prime·P/(P + km_abc) − k_abc_transit·M, response
+  A' = k_abc_transit·M, extra clearance plasma -> liver k_abc_max·A/(A + 1)·P.
 * administration site (i.p., s.c., intraplantar, intranasal, topical): first-order absorption
-  k_abs to its destination, loss k_site_loss; intranasal also nose→brain k_nose_brain.
-* depot vehicle (ReleaseProfile F): release = dose·exp(−k_loss·τ)·F'(τ) per application,
-  d depot/dt = −release − k_loss·depot.
-* cells of the target tissue T: uptake vmax_cells·T/(km_cell_uptake + T) into T_cell_ev;
-  processing k_endosome; cytosolic miRNA per cell gains k_endosome·cell_ev·cpv·f_escape/n_cells,
-  loads into RISC (k_risc_load), decays (k_mirna_cyt_deg, k_risc_deg).
-* gene g: dm/dt = k_mrna_deg·(1 − rmax_g·R/(R + k_risc_half)) − k_mrna_deg·m;
+  k_abs to its destination, loss k_site_loss; intranasal also nose -> brain at
+  k_nose_brain = f_nose_brain/(1 − f_nose_brain)·(k_abs_intranasal + k_site_loss).
+* depot vehicle (ReleaseProfile F): release = dose·exp(−k_loss·τ)·F'(τ) per application.
+* target cells of tissue T: uptake vmax_cells·T/(km_cells + T), km_cells =
+  km_cell_uptake_per_cell·n_cells; processing k_endosome; each cargo miRNA i gains
+  k_endosome·cell_ev·cpv_i·f_escape·mech_mirna/n_cells in the cytosol (C_i).
+* RISC: endogenous duplexes are made at p_endo_mirna into C_endo; every pool j (endogenous and
+  each miRNA) loads at k_risc_load·C_j·(1 − Σ_l R_l / risc_capacity) into R_j; C_j decays at
+  k_mirna_cyt_deg, R_j at k_risc_deg. The endogenous pool starts at its steady state.
+* gene g: dm/dt = k_mrna_deg·Π_{i targets g}(1 − rmax_ig·R_i/(R_i + k_risc_half)) − k_mrna_deg·m;
   dp/dt = k_protein_deg·(m − p).
-* EV effect compartment: de/dt = k_effect·(cell_ev/n_cells − e).
-* pathways: a_k = Π_g p_g^h_kg; E = emax_ev·e/(e + ec50_ev) + Σ_k w_k ln a_k.
-* wound: dW/dt = k_heal_eff·exp(E)·(1 − W); pain: ds/dt = k_s·(I(t)·exp(−E) − s) with
-  I(t) = 1/(1 + (t/injury_t50)^injury_hill), PWT = pwt_baseline·exp(−depth·s).
+* effect compartment: de/dt = k_effect·(cell_ev/n_cells − e).
+* E = E_vehicle + mech_vesicle·emax_ev·e/(e + ec50_ev) + Σ_g wg_g·ln p_g, wg_g = Σ_k
+  pw_k_weight·pw_k_g (pathway activities a_k = Π_g p_g^pw_k_g).
+* wound: closure W = C + R, dC/dt = k_contraction_eff·exp(E)·(f_contraction − C),
+  dR/dt = k_reepi_eff·exp(E)·G·(1 − f_contraction − R), gated by granulation tissue G that
+  matures in three stages: G1' = k(1 − G1), G2' = k(G1 − G2), G' = k(G2 − G), all 0 at
+  t = 0 (k = k_granulation; G = 1 − e^(−kt)(1 + kt + (kt)²/2): re-epithelialisation needs a
+  wound bed, hence the stationary phase); E_vehicle = ln(1 + mech_vehicle·gain).
+* pain: ds/dt = k_sensitization·(I(t)·exp(−E) − s), I(t) = 1/(1 + (t/injury_t50)^injury_hill);
+  PWT = min(pwt_baseline·exp(−depth·s), pwt_cutoff), PWL = min(pwl_baseline·
+  exp(−depth_thermal·s), pwl_cutoff); E_vehicle = mech_vehicle·vehicle_effect.
 """
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from exomir.body.params import parameter_table, profile
-from exomir.body.release_default import DEFAULT_VEHICLES, WeibullRelease
-from exomir.body.spec import BodySpec
+from exomir.body.release_default import ParamFirstOrderRelease, release_for
+from exomir.body.spec import BodySpec, CargoMirna, Target
 from exomir.core import InputError, ParameterTable, ReleaseProfile, Route
 
 TISSUES = ["liver", "spleen", "lung", "kidney", "brain", "spinal_cord_drg", "skin_wound", "rest"]
 _TISSUE_KEY = {"liver": "liver", "spleen": "spleen", "lung": "lung", "kidney": "kidney",
                "brain": "brain", "spinal_cord_drg": "spinal", "skin_wound": "skin",
                "rest": "rest"}
-VESICLE_STATES = ["depot", "site", "plasma", *TISSUES]
+VESICLE_STATES = ["depot", "site", "plasma", *TISSUES, "csf"]
 _SITE_ROUTES = {Route.INTRAPERITONEAL: "k_abs_ip", Route.SUBCUTANEOUS: "k_abs_sc",
                 Route.INTRAPLANTAR: "k_abs_intraplantar", Route.INTRANASAL: "k_abs_intranasal",
                 Route.TOPICAL: "k_abs_topical"}
 RELEASE_FD_STEP_DAYS = 1e-4  # central-difference step for F'(tau), shared with the SBML export
+# parameters that are fractions (hard bound [0, 1]) when given as overrides
+FRACTIONS = {"f_escape", "mps_factor", "f_contraction", "f_nose_brain", "mech_mirna",
+             "mech_vesicle", "mech_vehicle", "hypersensitivity_fraction"}
+OVERRIDE_SPAN = 1e4  # overrides may exceed a parameter's plausible range by at most this factor
 
 
 @dataclass(frozen=True)
 class Flux:
-    """One rate term. ``kind`` selects the rate law; ``effects`` are (species, coefficient
-    parameter names multiplied, sign) added as sign·Π params·v to d species/dt."""
+    """One rate term. ``kind`` selects the rate law; ``effects`` are (species, sign,
+    coefficient parameter names multiplied) added as sign·Π params·v to d species/dt.
+
+    kinds: lin (k·x), mm (vmax·x/(km + x)), zero (k), risc_load (k·c·(1 − inv_cap·Σ R)),
+    sat_mod (k·x·a/(a + 1)), synth_rep (k·Π_i(1 − rmax_i·r_i/(r_i + K))), release, wound
+    (k·exp(E)·(cap − x)), pain_drive (k·I(t)·exp(−E))."""
 
     name: str
-    kind: str  # lin | mm | synth_rep | release | wound | pain_drive
+    kind: str
     on: tuple[str, ...]
     params: tuple[str, ...]
     effects: tuple[tuple[str, float, tuple[str, ...]], ...]
@@ -65,9 +88,10 @@ class BodyModel:
     species: list[str]
     fluxes: list[Flux]
     table: ParameterTable
-    derived: dict[str, str]  # flat parameter -> formula over table parameters (docs/SBML)
+    derived: dict[str, str]  # flat parameter -> SBML infix over table parameters
     genes: list[str]
-    rmax: dict[str, float]
+    targets: list[Target]
+    mirnas: list[CargoMirna]
     pathways: list[dict[str, object]]
     target: str
     outcome: str
@@ -75,21 +99,62 @@ class BodyModel:
     dose_times: list[float]
     release: ReleaseProfile | None
     days: float
+    effect_genes: list[str] = field(default_factory=list)
+    vehicle_type: str | None = None
+    vehicle_param: str | None = None
+    release_note: str = ""
     units: dict[str, str] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    constants: dict[str, str] = field(default_factory=dict)  # spec numbers -> what they are
 
     @property
     def index(self) -> dict[str, int]:
         return {s: i for i, s in enumerate(self.species)}
 
-    def gene_weights(self) -> dict[str, float]:
-        """Σ over pathways of weight·h per gene: E gains Σ_g w_g·ln p_g (docs/body.md)."""
-        w: dict[str, float] = {}
-        for pw in self.pathways:
-            for g, h in pw["genes"].items():  # type: ignore[attr-defined]
-                w[g] = w.get(g, 0.0) + float(pw["weight"]) * float(h)  # type: ignore[arg-type]
-        return w
+    @property
+    def rmax(self) -> dict[str, float]:
+        """Maximal repression per (miRNA, gene) as flat parameter names ``rmax_<mir>_<gene>``."""
+        return {f"rmax_{t.mirna}_{t.gene}": t.rmax for t in self.targets}
+
+    def risc_state(self, mirna_id: str) -> str:
+        return f"{self.target}_risc_{mirna_id}"
+
+    def cyt_state(self, mirna_id: str) -> str:
+        return f"{self.target}_cyt_{mirna_id}"
+
+    def gene_weight_formula(self, gene: str) -> str:
+        terms = [f"pw_{pw['name']}_weight * pw_{pw['name']}_{gene}" for pw in self.pathways
+                 if gene in pw["genes"]]  # type: ignore[operator]
+        return " + ".join(terms) or "0"
 
     # ---- parameters -------------------------------------------------------------------
+    def check_values(self, values: Mapping[str, np.ndarray | float], where: str) -> None:
+        """Overrides must be finite, respect hard bounds (>= 0 unless the table range is
+        negative; fractions <= 1) and stay within OVERRIDE_SPAN of the plausible range."""
+        for k, v in values.items():
+            if k not in self.table:
+                raise InputError("unknown parameter", field=f"{where}.{k}", value=k,
+                                 accepted=", ".join(self.table.names()))
+            a = np.asarray(v, dtype=float)
+            p = self.table[k]
+            ref = max(abs(p.value), abs(p.high or 0.0), abs(p.low or 0.0), 1e-300)
+            neg_ok = (p.low is not None and p.low < 0) or p.value < 0
+            bad = None
+            if not np.all(np.isfinite(a)):
+                bad, acc = a[~np.isfinite(a)].flat[0], "a finite number"
+            elif not neg_ok and np.any(a < 0):
+                bad, acc = a[a < 0].flat[0], ">= 0"
+            elif k in FRACTIONS and np.any(a > 1):
+                bad, acc = a[a > 1].flat[0], "a fraction in [0, 1]"
+            elif np.any(np.abs(a) > OVERRIDE_SPAN * ref):
+                bad = a[np.abs(a) > OVERRIDE_SPAN * ref].flat[0]
+                acc = f"|value| <= {OVERRIDE_SPAN * ref:.3g} ({OVERRIDE_SPAN:g} x its range)"
+            if bad is not None:
+                rng = f" (plausible {p.low:g}-{p.high:g} {p.unit})" if p.low is not None \
+                    and p.high is not None else f" (table value {p.value:g} {p.unit})"
+                raise InputError("parameter value out of bounds", field=f"{where}.{k}",
+                                 value=float(bad), accepted=acc + rng)
+
     def flat_params(self, values: Mapping[str, np.ndarray | float] | None = None,
                     n: int = 1) -> dict[str, np.ndarray]:
         """Flat (SBML) parameter arrays of shape (n,) from table values (+ overrides)."""
@@ -99,48 +164,37 @@ class BodyModel:
                 raise InputError("unknown parameter", field=f"body.parameters.{k}", value=k,
                                  accepted=sorted(base))
             base[k] = np.broadcast_to(np.asarray(v, dtype=float), (n,)).copy()
-        p = base
-        spec = self.spec
-        inj = profile(spec.therapy.indication.value).get("injured_tissue")
-        flat = dict(p)
-        flat["vmax_liver"] = p["k_liver_uptake"] * p["km_mps"] * p["mps_factor"]
-        flat["vmax_spleen"] = p["k_spleen_uptake"] * p["km_mps"] * p["mps_factor"]
-        lig = p["ligand_factor"]
-        if (spec.therapy.delivery.targeting_ligand or "").strip().lower().startswith("rvg"):
-            lig = p["rvg_factor"] * 1.0
-        flat["k_brain_in"] = p["k_brain_uptake"] * lig * (p["homing_factor"] if inj == "brain"
-                                                            else 1.0)
-        flat["k_spinal_in"] = p["k_spinal_uptake"] * lig * (
-            p["homing_factor"] if inj == "spinal_cord_drg" else 1.0)
-        flat["k_skin_in"] = p["k_skin_uptake"] * (p["homing_factor"] if inj == "skin_wound"
-                                                  else 1.0)
-        for t in ("liver", "spleen", "lung", "kidney", "rest"):
-            flat[f"k_{t}_in"] = p[f"k_{t}_uptake"]
-        flat["vmax_cells"] = p["vmax_cell_uptake"] * p["n_target_cells"]
-        flat["inv_n_cells"] = 1.0 / p["n_target_cells"]
-        flat["cpv"] = np.full(n, spec.copies_per_vesicle)
-        flat["escape_per_cell"] = flat["cpv"] * p["f_escape"] / p["n_target_cells"]
-        flat["dose"] = np.full(n, spec.dose_particles)
-        for gene, rm in self.rmax.items():
-            flat[f"rmax_{gene}"] = np.full(n, rm)
+        flat = dict(base)
+        n_ = {"dose": np.full(n, self.spec.dose_particles)}
+        for m in self.mirnas:
+            if m.copies_per_vesicle is not None:
+                n_[f"cpv_{m.id}"] = np.full(n, m.copies_per_vesicle)
+        for name, rm in self.rmax.items():
+            n_[name] = np.full(n, rm)
         if self.release is not None:
-            flat["k_depot_loss"] = np.full(n, self.release.stability_loss_per_day)
-        if self.outcome == "wound_closure":
-            k_heal = p["k_heal"] * (p["diabetic_heal_factor"] if spec.diabetic else 1.0)
-            if spec.route.is_vehicle:
-                k_heal = k_heal * (1.0 + p["vehicle_heal_gain"])
-            flat["k_heal_eff"] = k_heal
+            n_["k_depot_loss"] = np.full(n, self.release.stability_loss_per_day)
+        flat.update(n_)
+        # derived parameters: the same infix formulas the SBML export writes as initial
+        # assignments, evaluated over the subjects (one truth for numpy, kernel and SBML)
+        env = {"ln": np.log, "sqrt": np.sqrt, "exp": np.exp, "__builtins__": {}}
+        for name, expr in self.derived.items():
+            val = eval(expr.replace("^", "**"), env, flat)
+            flat[name] = np.broadcast_to(np.asarray(val, dtype=float), (n,)).copy()
         return flat
 
     # ---- evaluation -------------------------------------------------------------------
     def initial_state(self, flat: Mapping[str, np.ndarray]) -> np.ndarray:
-        """State array (N, n) at t = 0 before any dose."""
+        """State array (N, n) at t = 0 before any dose: genes at baseline, the endogenous
+        miRNA pool at its steady state (:func:`endogenous_steady_state`)."""
         n = len(next(iter(flat.values())))
         y = np.zeros((n, len(self.species)))
         ix = self.index
         for g in self.genes:
             y[:, ix[f"mrna_{g}"]] = 1.0
             y[:, ix[f"protein_{g}"]] = 1.0
+        c0, r0 = endogenous_steady_state(flat)
+        y[:, ix[self.cyt_state("endo")]] = c0
+        y[:, ix[self.risc_state("endo")]] = r0
         return y
 
     def dose_jump(self, flat: Mapping[str, np.ndarray]) -> np.ndarray:
@@ -157,6 +211,33 @@ class BodyModel:
         return d
 
 
+def endogenous_steady_state(flat: Mapping[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Steady state (C_endo, R_endo) of the endogenous pool without delivered miRNA.
+
+    With a = k_risc_load/k_mirna_cyt_deg, A = risc_capacity, p = p_endo_mirna, kr = k_risc_deg:
+    kr·R = a·(p − kr·R)·(1 − R/A), i.e. α R² − β R + γ = 0 with α = a·kr/A,
+    β = a·p/A + a·kr + kr, γ = a·p; R = 2γ/(β + sqrt(β² − 4αγ)) (the root below A),
+    C = (p − kr·R)/k_mirna_cyt_deg. The same formula is the SBML initial assignment."""
+    kl, kc, kr = flat["k_risc_load"], flat["k_mirna_cyt_deg"], flat["k_risc_deg"]
+    A, p = flat["risc_capacity"], flat["p_endo_mirna"]
+    a = kl / kc
+    alpha = a * kr / A
+    beta = a * p / A + a * kr + kr
+    gamma = a * p
+    r = 2.0 * gamma / (beta + np.sqrt(np.maximum(beta**2 - 4.0 * alpha * gamma, 0.0)))
+    return (p - kr * r) / kc, r
+
+
+def endogenous_infix() -> tuple[str, str]:
+    """SBML infix of (C_endo(0), R_endo(0)), same formula as :func:`endogenous_steady_state`."""
+    a = "(k_risc_load / k_mirna_cyt_deg)"
+    alpha = f"({a} * k_risc_deg / risc_capacity)"
+    beta = f"({a} * p_endo_mirna / risc_capacity + {a} * k_risc_deg + k_risc_deg)"
+    gamma = f"({a} * p_endo_mirna)"
+    r = f"(2 * {gamma} / ({beta} + sqrt({beta}^2 - 4 * {alpha} * {gamma})))"
+    return f"((p_endo_mirna - k_risc_deg * {r}) / k_mirna_cyt_deg)", r
+
+
 def _coef(effects: tuple[str, ...], flat: Mapping[str, np.ndarray]) -> np.ndarray | float:
     c: np.ndarray | float = 1.0
     for name in effects:
@@ -164,35 +245,43 @@ def _coef(effects: tuple[str, ...], flat: Mapping[str, np.ndarray]) -> np.ndarra
     return c
 
 
+def _vehicle_param(table: ParameterTable, outcome: str, vtype: str | None) -> str | None:
+    if vtype is None:
+        return None
+    stem = "vehicle_gain_" if outcome == "wound_closure" else "vehicle_effect_"
+    return stem + vtype if stem + vtype in table else stem + "generic"
+
+
 def build_model(spec: BodySpec, release: ReleaseProfile | None = None) -> BodyModel:
     """Assemble states and fluxes for a therapy spec."""
     th = spec.therapy
     ind = th.indication.value
     prof = profile(ind)
-    species_ = th.subject.species.value if th.subject.species else "mouse"
-    table = parameter_table(ind, species_)
-    if spec.body.parameters:
-        unknown = set(spec.body.parameters) - {p.name for p in table}
-        if unknown:
-            raise InputError("unknown parameter", field="body.parameters",
-                             value=sorted(unknown)[0], accepted=[p.name for p in table])
-        table = table.replace(**spec.body.parameters)
+    table = parameter_table(ind, spec.species)
     target = prof["target_tissue"]
     outcome = prof["outcome"]
     route = spec.route
+    mech = spec.body.mechanisms
+    table = table.replace(mech_mirna=float(mech.mirna), mech_vesicle=float(mech.vesicle),
+                          mech_vehicle=float(mech.vehicle))
+    if spec.body.parameters:
+        tmp = BodyModel(spec=spec, species=[], fluxes=[], table=table, derived={}, genes=[],
+                        targets=[], mirnas=[], pathways=[], target=target, outcome=outcome,
+                        dose_dest="", dose_times=[], release=None, days=th.days)
+        tmp.check_values(spec.body.parameters, "body.parameters")
+        table = table.replace(**spec.body.parameters)
+    notes: list[str] = []
+    release_note = ""
     if route.is_vehicle:
-        if release is None:
-            v = spec.body.vehicle
-            chosen: ReleaseProfile = (
-                WeibullRelease(v.scale_days, v.shape, v.loss_per_day, "custom")
-                if v is not None else DEFAULT_VEHICLES[route])
-            release = chosen
+        release, release_note = release_for(spec, table.value("t50_release_generic"), release)
         dose_dest = prof.get("vehicle_destination", target)
     elif route is Route.MEMBRANE_COATED_NANOPARTICLE:
         raise InputError("route not simulated by the body model", field="delivery.route",
                          value=route.value, accepted=[r.value for r in Route
                                                       if r is not route])
     else:
+        if release is not None or spec.body.release_preset or spec.body.release_profile:
+            notes.append(f"release profile ignored: route {route.value} has no vehicle")
         release = None
         dests = prof.get("route_destinations", {})
         if route.value in dests:
@@ -200,17 +289,37 @@ def build_model(spec: BodySpec, release: ReleaseProfile | None = None) -> BodyMo
         elif route is Route.INTRAVENOUS:
             dose_dest = "plasma"
         elif route is Route.INTRATHECAL:
-            dose_dest = "spinal_cord_drg"
+            dose_dest = "csf"
         else:
             dose_dest = "site"
-
-    genes = [t.gene.upper().replace("-", "_").replace(".", "_") for t in spec.body.targets]
-    rmax = {g: t.rmax for g, t in zip(genes, spec.body.targets, strict=True)}
-    cells = [f"{target}_cell_ev", f"{target}_mirna_cyt", f"{target}_mirna_risc",
-             f"{target}_ev_effect"]
+    mirnas = spec.mirnas
+    targets = spec.targets
+    genes = list(dict.fromkeys(t.gene for t in targets))
+    in_pathway = {str(g).upper() for pw in prof["pathways"] for g in pw["genes"]}
+    effect_genes = [g for g in genes if g in in_pathway]
+    vtype = spec.vehicle_type
+    vparam = _vehicle_param(table, outcome, vtype)
+    iv = route is Route.INTRAVENOUS
+    cells = [f"{target}_cell_ev", f"{target}_ev_effect"]
+    pools = ["endo", *[m.id for m in mirnas]]
+    risc_states = [s for j in pools for s in (f"{target}_cyt_{j}", f"{target}_risc_{j}")]
     gene_states = [s for g in genes for s in (f"mrna_{g}", f"protein_{g}")]
-    out_state = "wound_closure" if outcome == "wound_closure" else "sensitization"
-    species = [*VESICLE_STATES, *cells, *gene_states, out_state]
+    out_states = (["wound_granulation_1", "wound_granulation_2", "wound_granulation",
+                   "wound_contraction", "wound_reepithelialisation"]
+                  if outcome == "wound_closure" else ["sensitization"])
+    abc = ["abc_priming", "abc_response"] if iv else []
+    # compartments this route never reaches are left out (their amount is identically 0):
+    # the depot without a vehicle, the administration site without a site route, the CSF
+    # without an intrathecal dose
+    absent = set()
+    if release is None:
+        absent.add("depot")
+    if dose_dest != "site":
+        absent.add("site")
+    if dose_dest != "csf":
+        absent.add("csf")
+    vesicles = [v for v in VESICLE_STATES if v not in absent]
+    species = [*vesicles, *abc, *cells, *risc_states, *gene_states, *out_states]
 
     fx: list[Flux] = []
 
@@ -229,6 +338,16 @@ def build_model(spec: BodySpec, release: ReleaseProfile | None = None) -> BodyMo
         lin(f"return_{t}", t, f"k_{key}_return", [("plasma", ())])
         lin(f"deg_{t}", t, f"k_{key}_deg", [])
     lin("elim_plasma", "plasma", "k_plasma_elim", [])
+    if "csf" not in absent:
+        lin("csf_bulk_outflow", "csf", "k_csf_bulk", [("plasma", ())])
+        lin("csf_to_spinal", "csf", "k_csf_spinal_in", [("spinal_cord_drg", ())])
+        lin("csf_to_brain", "csf", "k_csf_brain", [("brain", ())])
+    if iv:
+        fx.append(Flux("abc_priming_in", "mm", ("plasma",), ("k_abc_prime", "km_abc"),
+                       (("abc_priming", 1.0, ()),)))
+        lin("abc_maturation", "abc_priming", "k_abc_transit", [("abc_response", ())])
+        fx.append(Flux("abc_clearance", "sat_mod", ("plasma", "abc_response"), ("k_abc_max",),
+                       (("plasma", -1.0, ()), ("liver", 1.0, ()))))
     if dose_dest == "site":
         k_abs = _SITE_ROUTES[route]
         dest = target if route is Route.TOPICAL else "plasma"
@@ -240,65 +359,125 @@ def build_model(spec: BodySpec, release: ReleaseProfile | None = None) -> BodyMo
         fx.append(Flux("release", "release", (), ("dose", "k_depot_loss"),
                        (("depot", -1.0, ()), (dose_dest, 1.0, ()))))
         lin("depot_loss", "depot", "k_depot_loss", [])
-    cev, cyt, risc, eff = cells
-    fx.append(Flux("cell_uptake", "mm", (target,), ("vmax_cells", "km_cell_uptake"),
+    cev, eff = cells
+    fx.append(Flux("cell_uptake", "mm", (target,), ("vmax_cells", "km_cells"),
                    ((target, -1.0, ()), (cev, 1.0, ()))))
-    lin("endosome", cev, "k_endosome", [(cyt, ("escape_per_cell",))])
-    lin("risc_loading", cyt, "k_risc_load", [(risc, ())])
-    lin("cyt_decay", cyt, "k_mirna_cyt_deg", [])
-    lin("risc_decay", risc, "k_risc_deg", [])
+    lin("endosome", cev, "k_endosome",
+        [(f"{target}_cyt_{m.id}", (f"escape_{m.id}",)) for m in mirnas])
     lin("effect_in", cev, "k_effect", [(eff, ("inv_n_cells",))], consume=False)
     lin("effect_out", eff, "k_effect", [])
+    fx.append(Flux("endo_production", "zero", (), ("p_endo_mirna",),
+                   ((f"{target}_cyt_endo", 1.0, ()),)))
+    all_risc = tuple(f"{target}_risc_{j}" for j in pools)
+    for j in pools:
+        c, r = f"{target}_cyt_{j}", f"{target}_risc_{j}"
+        fx.append(Flux(f"risc_loading_{j}", "risc_load", (c, *all_risc),
+                       ("k_risc_load", "inv_risc_capacity"), ((c, -1.0, ()), (r, 1.0, ()))))
+        lin(f"cyt_decay_{j}", c, "k_mirna_cyt_deg", [])
+        lin(f"risc_decay_{j}", r, "k_risc_deg", [])
     for g in genes:
-        fx.append(Flux(f"transcription_{g}", "synth_rep", (risc,),
-                       ("k_mrna_deg", f"rmax_{g}", "k_risc_half"), ((f"mrna_{g}", 1.0, ()),)))
+        mine = [t for t in targets if t.gene == g]
+        fx.append(Flux(f"transcription_{g}", "synth_rep",
+                       tuple(f"{target}_risc_{t.mirna}" for t in mine),
+                       ("k_mrna_deg", "k_risc_half", *(f"rmax_{t.mirna}_{g}" for t in mine)),
+                       ((f"mrna_{g}", 1.0, ()),)))
         lin(f"mrna_decay_{g}", f"mrna_{g}", "k_mrna_deg", [])
         lin(f"translation_{g}", f"mrna_{g}", "k_protein_deg", [(f"protein_{g}", ())],
             consume=False)
         lin(f"protein_decay_{g}", f"protein_{g}", "k_protein_deg", [])
     pathways = []
     for pw in prof["pathways"]:
-        used = {str(g).upper(): float(h) for g, h in pw["genes"].items()
-                if str(g).upper() in genes}
-        pathways.append({"name": pw["name"], "genes": used, "weight": float(pw["weight"]),
+        used = [str(g).upper() for g in pw["genes"] if str(g).upper() in genes]
+        pathways.append({"name": pw["name"], "genes": used, "all_genes": list(pw["genes"]),
                          "source": pw.get("source", "")})
-    prot = tuple(f"protein_{g}" for g in genes)
+    prot = tuple(f"protein_{g}" for g in effect_genes)
     if outcome == "wound_closure":
-        fx.append(Flux("healing", "wound", (out_state, eff, *prot),
-                       ("k_heal_eff", "emax_ev", "ec50_ev"), ((out_state, 1.0, ()),)))
+        fx.append(Flux("healing_contraction", "wound", ("wound_contraction", eff, *prot),
+                       ("k_contraction_eff", "f_contraction"),
+                       (("wound_contraction", 1.0, ()),)))
+        # granulation tissue matures through three stages (Erlang-3 onset, mean 3/k days)
+        fx.append(Flux("granulation_onset", "zero", (), ("k_granulation",),
+                       (("wound_granulation_1", 1.0, ()),)))
+        chain = ["wound_granulation_1", "wound_granulation_2", "wound_granulation"]
+        for a, b in itertools.pairwise(chain):
+            lin(f"{b}_in", a, "k_granulation", [(b, ())], consume=False)
+        for a in chain:
+            lin(f"{a}_turnover", a, "k_granulation", [])
+        fx.append(Flux("healing_reepithelialisation", "wound",
+                       ("wound_reepithelialisation", eff, *prot, "wound_granulation"),
+                       ("k_reepi_eff", "cap_reepi"),
+                       (("wound_reepithelialisation", 1.0, ()),)))
     else:
         fx.append(Flux("sensitization_drive", "pain_drive", (eff, *prot),
-                       ("k_sensitization", "emax_ev", "ec50_ev", "injury_t50", "injury_hill"),
-                       ((out_state, 1.0, ()),)))
-        lin("sensitization_decay", out_state, "k_sensitization", [])
+                       ("k_sensitization", "injury_t50", "injury_hill"),
+                       (("sensitization", 1.0, ()),)))
+        lin("sensitization_decay", "sensitization", "k_sensitization", [])
+    inj = prof.get("injured_tissue")
+    rvg = (th.delivery.targeting_ligand or "").strip().lower().startswith("rvg")
+
+    def mult(base: str, ligand: bool, tissue: str) -> str:
+        return base + (" * rvg_factor" if ligand and rvg else "") + (
+            " * homing_factor" if inj == tissue else "")
+
+    # derived parameters as SBML infix over table parameters (initial assignments in the
+    # export, so PEtab tools that estimate a table parameter see the same model)
     derived = {
         "vmax_liver": "k_liver_uptake * km_mps * mps_factor",
         "vmax_spleen": "k_spleen_uptake * km_mps * mps_factor",
-        "k_brain_in": "k_brain_uptake * ligand (rvg_factor if RVG else ligand_factor)"
-                      " * homing_factor if injured",
-        "k_spinal_in": "k_spinal_uptake * ligand * homing_factor if injured",
-        "k_skin_in": "k_skin_uptake * homing_factor if injured",
-        "vmax_cells": "vmax_cell_uptake * n_target_cells",
-        "inv_n_cells": "1 / n_target_cells",
-        "escape_per_cell": "cpv * f_escape / n_target_cells",
-        "cpv": "miRNA copies per vesicle (spec)",
-        "dose": "particles per administration (spec)",
-        "k_heal_eff": "k_heal * diabetic_heal_factor (if diabetic) * (1 + vehicle_heal_gain)"
-                      " (if vehicle)",
-        "k_depot_loss": "vehicle stability_loss_per_day",
+        "k_brain_in": mult("k_brain_uptake", True, "brain"),
+        "k_spinal_in": mult("k_spinal_uptake", True, "spinal_cord_drg"),
+        "k_skin_in": mult("k_skin_uptake", False, "skin_wound"),
+        "k_csf_spinal_in": mult("k_csf_spinal", True, "spinal_cord_drg"),
+        "k_nose_brain": "f_nose_brain / (1 - f_nose_brain) * (k_abs_intranasal + k_site_loss)",
+        "n_cells": ("wound_area_cm2 * wound_cells_per_cm2" if outcome == "wound_closure"
+                    else "n_target_cells"),
+        "vmax_cells": "vmax_cell_uptake * n_cells",
+        "km_cells": "km_cell_uptake_per_cell * n_cells",
+        "inv_n_cells": "1 / n_cells",
+        "inv_risc_capacity": "1 / risc_capacity",
+        "emax_eff": "mech_vesicle * emax_ev",
+        "E_vehicle": ((f"ln(1 + mech_vehicle * {vparam})" if outcome == "wound_closure"
+                       else f"mech_vehicle * {vparam}") if vparam else "0"),
     }
-    for g in genes:
-        derived[f"rmax_{g}"] = f"maximal repression of {g} (spec)"
+    if outcome == "wound_closure":
+        diab = " * diabetic_heal_factor" if spec.diabetic else ""
+        derived.update({"k_contraction_eff": "k_contraction" + diab,
+                        "k_reepi_eff": "k_reepi" + diab, "cap_reepi": "1 - f_contraction"})
+    if isinstance(release, ParamFirstOrderRelease):
+        derived[release.param] = "ln(2) / t50_release_generic"
     for t in ("liver", "spleen", "lung", "kidney", "rest"):
         derived[f"k_{t}_in"] = f"k_{t}_uptake"
-    units = {s: "particle" for s in [*VESICLE_STATES, cev]}
-    units.update({cyt: "copy/cell", risc: "copy/cell", eff: "particle/cell"})
-    units.update({s: "dimensionless" for s in [*gene_states, out_state]})
-    times = sorted(th.regimen.times_days or [0.0]) if spec.dose_particles > 0 else []
-    return BodyModel(spec=spec, species=species, fluxes=fx, table=table, derived=derived,
-                     genes=genes, rmax=rmax, pathways=pathways, target=target, outcome=outcome,
-                     dose_dest=dose_dest, dose_times=times, release=release, days=th.days,
-                     units=units)
+    # numbers that come from the spec (not the table), with what they are
+    constants = {"dose": "particles per administration (spec; converted from ug if the "
+                         "dose is a mass of protein)"}
+    if release is not None:
+        constants["k_depot_loss"] = (f"in-depot vesicle loss of release profile "
+                                     f"{getattr(release, 'name', '')!r} (1/day)")
+    for m in mirnas:
+        if m.copies_per_vesicle is None:
+            derived[f"cpv_{m.id}"] = "native_copies_per_vesicle"
+        else:
+            constants[f"cpv_{m.id}"] = f"copies of {m.name} per vesicle (spec)"
+        derived[f"escape_{m.id}"] = f"cpv_{m.id} * f_escape * mech_mirna / n_cells"
+    for tg in targets:
+        constants[f"rmax_{tg.mirna}_{tg.gene}"] = (f"maximal repression of {tg.gene} by "
+                                                   f"{tg.mirna} (spec: max_repression or "
+                                                   "1 - 2^log2fc)")
+    model = BodyModel(spec=spec, species=species, fluxes=fx, table=table, derived=derived,
+                      genes=genes, targets=targets, mirnas=mirnas, pathways=pathways,
+                      target=target, outcome=outcome, dose_dest=dose_dest, dose_times=[],
+                      release=release, days=th.days, effect_genes=effect_genes,
+                      vehicle_type=vtype, vehicle_param=vparam, release_note=release_note,
+                      notes=notes, constants=constants)
+    for g in effect_genes:
+        derived[f"wg_{g}"] = model.gene_weight_formula(g)
+    units = {s: "particle" for s in [*vesicles, cev]}
+    units.update({s: "copy/cell" for s in risc_states})
+    units.update({eff: "particle/cell"})
+    units.update({s: "dimensionless" for s in [*gene_states, *out_states, *abc]})
+    model.units = units
+    model.dose_times = sorted(th.regimen.times_days or [0.0]) if spec.dose_particles > 0 else []
+    return model
 
 
 class Evaluator:
@@ -306,8 +485,7 @@ class Evaluator:
 
     States are arrays of shape (n, N) (state-major, subjects contiguous). Linear fluxes are
     assembled once into sparse per-subject entries ``lin_vals`` (nnz, N) at (lin_rows,
-    lin_cols); nonlinear fluxes (MPS and cellular Michaelis-Menten, repression, outcome,
-    release forcing) are evaluated term by term with their analytic derivatives.
+    lin_cols); nonlinear fluxes are evaluated term by term with their analytic derivatives.
     """
 
     def __init__(self, model: BodyModel, flat: Mapping[str, np.ndarray]) -> None:
@@ -337,7 +515,6 @@ class Evaluator:
                             zip(rows_present, starts, ends, strict=True)]
         self.pattern = self._pattern()
         self.release_times = np.asarray(model.dose_times, dtype=float)
-        self._w_gene = model.gene_weights()
 
     @property
     def A(self) -> np.ndarray:
@@ -362,10 +539,11 @@ class Evaluator:
         fl = self.flat
         e = y[m.index[f"{m.target}_ev_effect"]]
         den = e + fl["ec50_ev"]
-        E = fl["emax_ev"] * e / den
-        dE_de = fl["emax_ev"] * fl["ec50_ev"] / den**2
+        E = fl["E_vehicle"] + fl["emax_eff"] * e / den
+        dE_de = fl["emax_eff"] * fl["ec50_ev"] / den**2
         dE_dp: dict[str, np.ndarray] = {}
-        for g, w in self._w_gene.items():
+        for g in m.effect_genes:
+            w = fl[f"wg_{g}"]
             p = np.maximum(y[m.index[f"protein_{g}"]], 1e-12)
             E = E + w * np.log(p)
             dE_dp[g] = w / p
@@ -381,8 +559,11 @@ class Evaluator:
         if tau.size == 0:
             return np.zeros(self.N)
         lo = np.maximum(tau - h, 0.0)
-        dF = (rel.fraction_released(tau + h) - rel.fraction_released(lo)) / (tau + h - lo)
         k = self.flat["k_depot_loss"]
+        if isinstance(rel, ParamFirstOrderRelease):  # analytic: F' = k e^(-k tau)
+            kr = self.flat[rel.param][:, None]
+            return np.asarray((kr * np.exp(-(kr + k[:, None]) * tau[None, :])).sum(axis=1))
+        dF = (rel.fraction_released(tau + h) - rel.fraction_released(lo)) / (tau + h - lo)
         return np.asarray(np.exp(-np.outer(k, tau)) @ dF)
 
     def linear(self, y: np.ndarray) -> np.ndarray:
@@ -408,20 +589,56 @@ class Evaluator:
                 den = km + np.maximum(x, 0.0)
                 v = vmax * x / den
                 parts = [(ix[f.on[0]], vmax * km / den**2)]
+            elif f.kind == "zero":
+                v = fl[f.params[0]] * np.ones(self.N)
+            elif f.kind == "risc_load":
+                c = y[ix[f.on[0]]]
+                k, inv = fl[f.params[0]], fl[f.params[1]]
+                tot = sum(y[ix[s]] for s in f.on[1:])
+                free = 1.0 - inv * tot
+                v = k * c * free
+                parts = [(ix[f.on[0]], k * free)]
+                for s in f.on[1:]:
+                    parts.append((ix[s], -k * c * inv))
+            elif f.kind == "sat_mod":
+                x, a = y[ix[f.on[0]]], np.maximum(y[ix[f.on[1]]], 0.0)
+                k = fl[f.params[0]]
+                sat = a / (a + 1.0)
+                v = k * x * sat
+                parts = [(ix[f.on[0]], k * sat), (ix[f.on[1]], k * x / (a + 1.0) ** 2)]
             elif f.kind == "synth_rep":
-                r = np.maximum(y[ix[f.on[0]]], 0.0)
-                k, rm, kh = fl[f.params[0]], fl[f.params[1]], fl[f.params[2]]
-                v = k * (1.0 - rm * r / (r + kh))
-                parts = [(ix[f.on[0]], -k * rm * kh / (r + kh) ** 2)]
+                k, kh = fl[f.params[0]], fl[f.params[1]]
+                facs = []
+                dfacs = []
+                for s, rname in zip(f.on, f.params[2:], strict=True):
+                    r = np.maximum(y[ix[s]], 0.0)
+                    rm = fl[rname]
+                    facs.append(1.0 - rm * r / (r + kh))
+                    dfacs.append(-rm * kh / (r + kh) ** 2)
+                prod = np.ones(self.N)
+                for q in facs:
+                    prod = prod * q
+                v = k * prod
+                for a_, (s, dq) in enumerate(zip(f.on, dfacs, strict=True)):
+                    others = np.ones(self.N)
+                    for b_, q in enumerate(facs):
+                        if b_ != a_:
+                            others = others * q
+                    parts.append((ix[s], k * others * dq))
             elif f.kind == "release":
                 v = fl["dose"] * self.release_rate(t)
             elif f.kind == "wound":
                 w = y[ix[f.on[0]]]
                 E, dE_de, dE_dp = self.effect(y)
-                base = fl["k_heal_eff"] * np.exp(E)
-                v = base * (1.0 - w)
+                gated = f.on[-1] == "wound_granulation"
+                gate = y[ix[f.on[-1]]] if gated else 1.0
+                base = fl[f.params[0]] * np.exp(E) * gate
+                v = base * (fl[f.params[1]] - w)
                 parts = [(ix[f.on[0]], -base), (ix[f.on[1]], v * dE_de)]
                 parts += [(ix[f"protein_{g}"], v * d) for g, d in dE_dp.items()]
+                if gated:
+                    parts.append((ix[f.on[-1]], fl[f.params[0]] * np.exp(E)
+                                  * (fl[f.params[1]] - w)))
             elif f.kind == "pain_drive":
                 E, dE_de, dE_dp = self.effect(y)
                 inj = 1.0 / (1.0 + (t / fl["injury_t50"]) ** fl["injury_hill"])

@@ -1,9 +1,18 @@
 """Parameter tables of the body simulator: package data with sources, species scaling.
 
-Rates are tabulated for the mouse (calibration species) and scaled to other species by
-allometry: rate constants (1/day) by ``(BW/BW_mouse)**-0.25``, capacities (particles/day) by
-``**0.75`` and amounts (particles) by ``**1`` (West/Brown allometric convention; the
-exponent 0.75 for rates of whole-body processes).
+Values are tabulated for the mouse (calibration species of the PK block). Each row says how it
+goes to another species (``scale`` in the YAML, docs/body.md "Species"):
+
+* ``rate`` (1/day): ``(BW/BW_mouse)**(0.75 - 1)`` (whole-body processes, West/Brown allometry);
+* ``amount`` (particles in a whole-body pool, e.g. km_mps, km_abc): ``(BW/BW_mouse)**1``;
+* ``none``: not scaled (cell-level constants, per-cell amounts such as km_cell_uptake_per_cell,
+  dimensionless factors, outcome parameters calibrated in the species of their data);
+* ``per_species``: the row gives the value (and its provenance) for a species outright, e.g.
+  CSF turnover, wound area, contraction fraction, target-cell numbers.
+
+Target-tissue amounts scale with the tissue, not with body weight: the cellular uptake
+half-saturation is ``km_cell_uptake_per_cell x n_target_cells`` and n_target_cells is given
+per species.
 """
 
 from __future__ import annotations
@@ -17,12 +26,8 @@ import yaml
 from exomir.core import InputError, Parameter, ParameterTable, Species
 
 ALLOMETRIC_EXPONENT = 0.75
-_AMOUNT_PARAMS = {"km_mps", "km_cell_uptake"}
-_NOT_SCALED = {"n_target_cells", "vmax_cell_uptake", "km_cell_uptake", "k_risc_load",
-               "k_mirna_cyt_deg", "k_risc_deg", "k_risc_half", "k_mrna_deg", "k_protein_deg",
-               "k_endosome", "k_depot_loss_default", "k_effect",
-               # outcome models are calibrated in the species of their data; not scaled
-               "k_heal", "k_sensitization", "injury_t50", "injury_hill"}
+SCALES = ("rate", "amount", "none")
+_PROVENANCE_KEYS = ("source", "assumption", "calibrated", "note", "low", "high")
 
 
 def _load_yaml(*parts: str) -> Any:
@@ -32,7 +37,7 @@ def _load_yaml(*parts: str) -> Any:
 
 @cache
 def species_table() -> dict[str, dict[str, Any]]:
-    """Body weight, plasma volume and organ masses per species (see data/species.yaml)."""
+    """Body weight, plasma/blood/CSF volume and organ masses per species (data/species.yaml)."""
     data: dict[str, dict[str, Any]] = _load_yaml("species.yaml")
     return data
 
@@ -48,47 +53,90 @@ def profile(indication: str) -> dict[str, Any]:
     return data
 
 
-def base_table() -> ParameterTable:
-    """The mouse reference parameters shared by every indication."""
-    return ParameterTable(Parameter(**row) for row in _load_yaml("parameters.yaml"))
+@cache
+def _rows(indication: str) -> tuple[dict[str, Any], ...]:
+    rows = list(_load_yaml("parameters.yaml")) + list(profile(indication)["parameters"])
+    return tuple(rows)
+
+
+def scaling_rules(indication: str) -> dict[str, str]:
+    """How each parameter goes from mouse to another species: rate, amount or none (a row
+    with ``per_species`` values is reported as ``per_species`` too)."""
+    out = {}
+    for r in _rows(indication):
+        s = str(r.get("scale", "none"))
+        if s not in SCALES:  # pragma: no cover - package data is checked by the tests
+            raise ValueError(f"{r['name']}: unknown scale {s!r}")
+        out[r["name"]] = s + ("+per_species" if r.get("per_species") else "")
+    return out
+
+
+_NUMERIC = ("value", "low", "high", "cv", "cv_low", "cv_high")
+
+
+def _num(key: str, v: Any) -> Any:
+    """YAML 1.1 reads ``1.0e8`` (no exponent sign) as text; numeric fields become floats."""
+    return float(v) if key in _NUMERIC and v is not None else v
+
+
+def _make(row: dict[str, Any], sp: str, ratio: float) -> Parameter:
+    r = {k: _num(k, v) for k, v in row.items() if k not in ("scale", "per_species")}
+    scale = row.get("scale", "none")
+    per = (row.get("per_species") or {}).get(sp)
+    if per is not None:
+        r.update({k: _num(k, v) for k, v in per.items()})
+        if "calibrated" in per and "assumption" not in per:
+            r["assumption"] = False
+        if per.get("assumption") and "source" not in per and "calibrated" not in per:
+            r.pop("source", None)
+            r.pop("calibrated", None)
+        if "calibrated" not in per and per.get("assumption"):
+            r.pop("calibrated", None)
+        r["note"] = (per.get("note") or "") + f" [{sp} value]"
+        return Parameter(**r)
+    if sp == "mouse" or scale == "none":
+        return Parameter(**r)
+    exp = 1.0 if scale == "amount" else ALLOMETRIC_EXPONENT - 1.0
+    factor = ratio**exp
+    for k in ("value", "low", "high"):
+        if r.get(k) is not None:
+            r[k] = r[k] * factor
+    r["note"] = ((r.get("note") or "") + "; " if r.get("note") else "") + (
+        f"scaled from mouse by (BW ratio {ratio:.4g})^{exp:g}")
+    return Parameter(**r)
 
 
 def parameter_table(indication: str, species: Species | str = Species.MOUSE) -> ParameterTable:
-    """All parameters for an indication and species, rates scaled allometrically."""
+    """All parameters for an indication and species, scaled as each row states."""
     sp = Species.parse(species, field="subject.species") if isinstance(species, str) else species
-    rows = list(base_table()) + [Parameter(**r) for r in profile(indication)["parameters"]]
-    table = ParameterTable(rows)
-    if sp is Species.MOUSE:
-        return table
-    bw = species_table()[sp.value]["body_weight_kg"]
-    bw0 = species_table()["mouse"]["body_weight_kg"]
-    ratio = bw / bw0
-    out = []
-    for p in table:
-        if p.name in _NOT_SCALED or p.unit in ("dimensionless", "g", "cell", "copy/cell",
-                                               "particle/cell"):
-            out.append(p)
-            continue
-        if p.name in _AMOUNT_PARAMS:
-            factor = ratio
-        elif p.unit == "1/day":
-            factor = ratio ** (ALLOMETRIC_EXPONENT - 1.0)
-        elif p.unit == "day":
-            factor = ratio ** (1.0 - ALLOMETRIC_EXPONENT)
-        else:
-            out.append(p)
-            continue
-        note = (p.note + "; " if p.note else "") + (
-            f"scaled from mouse by (BW ratio {ratio:.4g})^{factor and round(_exp(p), 2)}")
-        out.append(p.model_copy(update={
-            "value": p.value * factor,
-            "low": None if p.low is None else p.low * factor,
-            "high": None if p.high is None else p.high * factor,
-            "note": note}))
-    return ParameterTable(out)
+    profile(indication)  # clear error for an unknown indication
+    st = species_table()
+    ratio = st[sp.value]["body_weight_kg"] / st["mouse"]["body_weight_kg"]
+    return ParameterTable(_make(r, sp.value, ratio) for r in _rows(indication))
 
 
-def _exp(p: Parameter) -> float:
-    if p.name in _AMOUNT_PARAMS:
-        return 1.0
-    return ALLOMETRIC_EXPONENT - 1.0 if p.unit == "1/day" else 1.0 - ALLOMETRIC_EXPONENT
+def base_table() -> ParameterTable:
+    """The mouse reference parameters shared by every indication (no profile rows)."""
+    return ParameterTable(_make(r, "mouse", 1.0) for r in _load_yaml("parameters.yaml"))
+
+
+def docs_markdown() -> str:
+    """The parameter tables of docs/body.md (generated; a test keeps the docs current)."""
+    parts = ["#### Shared and diabetic-wound parameters (mouse reference values)", "",
+             parameter_table("diabetic_wound", "mouse").to_markdown(), "",
+             "#### Neuropathic-pain profile parameters (rat; shared rows scaled as stated)", ""]
+    prof = ParameterTable(_make(r, "rat", species_table()["rat"]["body_weight_kg"]
+                                / species_table()["mouse"]["body_weight_kg"])
+                          for r in profile("neuropathic_pain")["parameters"])
+    parts += [prof.to_markdown(), "", "#### Per-species values and scaling rules", "",
+              "| name | rule | mouse | rat | human | unit |", "|---|---|---|---|---|---|"]
+    for ind in ("diabetic_wound", "neuropathic_pain"):
+        rules = scaling_rules(ind)
+        tabs = {sp: parameter_table(ind, sp) for sp in ("mouse", "rat", "human")}
+        for name, rule in rules.items():
+            if rule == "none" or (ind == "neuropathic_pain" and name in tabs["mouse"]
+                                  and name in parameter_table("diabetic_wound")):
+                continue
+            v = [f"{tabs[sp].value(name):.4g}" for sp in ("mouse", "rat", "human")]
+            parts.append(f"| {name} | {rule} | {' | '.join(v)} | {tabs['mouse'][name].unit} |")
+    return "\n".join(parts)

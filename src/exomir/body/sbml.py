@@ -16,12 +16,13 @@ from html import escape
 import libsbml
 import numpy as np
 
-from exomir.body.model import RELEASE_FD_STEP_DAYS, BodyModel, Flux
+from exomir.body.model import RELEASE_FD_STEP_DAYS, BodyModel, Flux, endogenous_infix
 from exomir.body.simulate import UNCERTAINTY_NOTE
 
 _UNIT_IDS = {"1/day": "per_day", "particle": "item", "copy/cell": "item", "particle/cell": "item",
              "dimensionless": "dimensionless", "day": "day", "cell": "item", "g": "gram",
-             "particle/cell/day": "item_per_day", "particle/day": "item_per_day"}
+             "s": "second", "particle/cell/day": "item_per_day", "particle/day": "item_per_day",
+             "copy/cell/day": "item_per_day", "copy/particle": "dimensionless"}
 
 
 def _check(code: int, what: str) -> None:
@@ -42,8 +43,8 @@ def _math(infix: str) -> libsbml.ASTNode:
 
 def _effect_expr(model: BodyModel) -> str:
     t = model.target
-    terms = [f"emax_ev * {t}_ev_effect / ({t}_ev_effect + ec50_ev)"]
-    terms += [f"({v!r}) * ln(protein_{g})" for g, v in model.gene_weights().items()]
+    terms = ["E_vehicle", f"emax_eff * {t}_ev_effect / ({t}_ev_effect + ec50_ev)"]
+    terms += [f"wg_{g} * ln(protein_{g})" for g in model.effect_genes]
     return " + ".join(terms)
 
 
@@ -54,15 +55,27 @@ def flux_infix(model: BodyModel, f: Flux) -> str:
         return f"{p[0]} * {f.on[0]}"
     if f.kind == "mm":
         return f"{p[0]} * {f.on[0]} / ({p[1]} + {f.on[0]})"
+    if f.kind == "zero":
+        return p[0]
+    if f.kind == "risc_load":
+        return f"{p[0]} * {f.on[0]} * (1 - {p[1]} * ({' + '.join(f.on[1:])}))"
+    if f.kind == "sat_mod":
+        return f"{p[0]} * {f.on[0]} * {f.on[1]} / ({f.on[1]} + 1)"
     if f.kind == "synth_rep":
-        return f"{p[0]} * (1 - {p[1]} * {f.on[0]} / ({f.on[0]} + {p[2]}))"
+        facs = [f"(1 - {rm} * {r} / ({r} + {p[1]}))" for r, rm in zip(f.on, p[2:], strict=True)]
+        return f"{p[0]} * " + " * ".join(facs)
     if f.kind == "release":
         rel = model.release
         assert rel is not None
         h = repr(RELEASE_FD_STEP_DAYS)
         parts = []
+        kr = getattr(rel, "param", None)
         for ti in model.dose_times:
             tau = f"(time - {ti!r})"
+            if isinstance(kr, str):  # parameter-driven first order: analytic F'
+                parts.append(f"piecewise({kr} * exp(-({kr} + k_depot_loss) * {tau}), "
+                             f"{tau} >= 0, 0)")
+                continue
             lo = f"piecewise({tau} - {h}, {tau} - {h} > 0, 0)"
             hi = f"({tau} + {h})"
             rate = (f"exp(-k_depot_loss * {tau}) * ({rel.sbml_infix(hi)} - "
@@ -70,11 +83,28 @@ def flux_infix(model: BodyModel, f: Flux) -> str:
             parts.append(f"piecewise({rate}, {tau} >= 0, 0)")
         return "dose * (" + " + ".join(parts or ["0"]) + ")"
     if f.kind == "wound":
-        return f"k_heal_eff * exp({_effect_expr(model)}) * (1 - {f.on[0]})"
+        gate = f" * {f.on[-1]}" if f.on[-1] == "wound_granulation" else ""
+        return f"{p[0]} * exp({_effect_expr(model)}){gate} * ({p[1]} - {f.on[0]})"
     if f.kind == "pain_drive":
         return (f"k_sensitization / (1 + (time / injury_t50)^injury_hill) * "
                 f"exp(-({_effect_expr(model)}))")
     raise AssertionError(f.kind)
+
+
+def observables(model: BodyModel) -> dict[str, tuple[str, str]]:
+    """Read-outs as SBML assignment rules: id -> (infix, unit id)."""
+    obs: dict[str, tuple[str, str]] = {}
+    if model.outcome == "wound_closure":
+        obs["wound_closure"] = ("wound_contraction + wound_reepithelialisation",
+                                "dimensionless")
+    else:
+        pwt = "pwt_baseline * exp(-sensitization_depth * sensitization)"
+        pwl = "pwl_baseline * exp(-sensitization_depth_thermal * sensitization)"
+        obs["paw_withdrawal_threshold"] = (f"piecewise({pwt}, {pwt} < pwt_cutoff, pwt_cutoff)",
+                                           "gram")
+        obs["paw_withdrawal_latency"] = (f"piecewise({pwl}, {pwl} < pwl_cutoff, pwl_cutoff)",
+                                         "second")
+    return obs
 
 
 def to_sbml(model: BodyModel, params: Mapping[str, float] | None = None) -> str:
@@ -126,11 +156,21 @@ def to_sbml(model: BodyModel, params: Mapping[str, float] | None = None) -> str:
         if name in tab:
             p = tab[name]
             par.setUnits(_UNIT_IDS.get(p.unit, "dimensionless"))
-            prov = p.source or f"assumption (plausible range {p.low:g}-{p.high:g})"
-            par.setNotes(_notes(f"{p.description} [{p.unit}]; source: {prov}"
+            prov = p.source or ""
+            if p.calibrated:
+                prov = f"calibrated to {p.calibrated}" + (f" ({p.source})" if p.source else "")
+            if p.assumption:
+                prov = f"assumption (plausible range {p.low:g}-{p.high:g})" + (
+                    f"; {p.source}" if p.source else "")
+            par.setNotes(_notes(f"[{p.group}] {p.description} [{p.unit}]; {prov}"
                                 + (f"; {p.note}" if p.note else "")))
+        elif name in model.derived:
+            par.setNotes(_notes(f"derived: {name} = {model.derived[name]}"))
+            ia = m.createInitialAssignment()
+            ia.setSymbol(name)
+            _check(ia.setMath(_math(model.derived[name])), f"initial assignment {name}")
         else:
-            par.setNotes(_notes(f"derived: {model.derived.get(name, name)}"))
+            par.setNotes(_notes(f"from the spec: {model.constants.get(name, name)}"))
     ix = model.index
     y0 = model.initial_state({k: np.array([v]) for k, v in flat.items()})[0]
     if model.dose_times and model.dose_times[0] == 0.0:
@@ -162,15 +202,19 @@ def to_sbml(model: BodyModel, params: Mapping[str, float] | None = None) -> str:
         elif body.startswith("-"):
             body = "0 " + body
         _check(rr.setMath(_math(body)), f"rate rule {s}")
-    if model.outcome == "pain_threshold":
+    for oid, (infix, unit) in observables(model).items():
         obs = m.createParameter()
-        obs.setId("paw_withdrawal_threshold")
+        obs.setId(oid)
         obs.setConstant(False)
-        obs.setUnits("gram")
+        obs.setUnits(unit)
         ar = m.createAssignmentRule()
-        ar.setVariable("paw_withdrawal_threshold")
-        _check(ar.setMath(_math("pwt_baseline * exp(-sensitization_depth * sensitization)")),
-               "pwt rule")
+        ar.setVariable(oid)
+        _check(ar.setMath(_math(infix)), f"observable {oid}")
+    c0, r0 = endogenous_infix()
+    for sid_, expr in ((model.cyt_state("endo"), c0), (model.risc_state("endo"), r0)):
+        ia = m.createInitialAssignment()
+        ia.setSymbol(sid_)
+        _check(ia.setMath(_math(expr)), f"initial assignment {sid_}")
     jump = model.dose_jump({k: np.array([v]) for k, v in flat.items()})[0]
     for n_, ti in enumerate(model.dose_times):
         if ti == 0.0:

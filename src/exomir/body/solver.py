@@ -35,6 +35,17 @@ A2X, A3X = 1.0, 3.0 / 5.0
 Entries = list[tuple[int, int, np.ndarray]]
 
 
+class StepSizeUnderflow(RuntimeError):
+    """The step size fell below 1e-14 day: ``subject`` (index, or None for the shared-step
+    numpy engine) at time ``t`` (days)."""
+
+    def __init__(self, t: float, subject: int | None = None) -> None:
+        self.t = t
+        self.subject = subject
+        who = "" if subject is None else f" for subject {subject}"
+        super().__init__(f"step size underflow{who} at t = {t:g} day")
+
+
 class SparseBatchLU:
     """LU without pivoting of a fixed sparsity pattern, numerically vectorised over a batch."""
 
@@ -221,7 +232,7 @@ def rosenbrock_batch(
                 h_try *= shrink
                 last = False
                 if h_try < 1e-14:
-                    raise RuntimeError(f"step size underflow at t={t}")
+                    raise StepSizeUnderflow(t)
             stats.steps += 1
             t_new = tb if last else t + h_try
             f_new, ent = rhs(t_new, y_new, True)

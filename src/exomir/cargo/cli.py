@@ -73,15 +73,13 @@ def scan_cmd(
         console.print(f"{len(frame)} sites -> {out}")
 
 
-def _interactions(mirtarbase: Path | None, mirna: Path | None, utr: Path | None,
-                  species: int) -> tuple[pd.DataFrame, dict[str, str]]:
+def _predictions(mirna: Path | None, utr: Path | None, species: int
+                 ) -> tuple[dict[str, str], pd.DataFrame | None]:
+    """Mature sequences from --mirna and, with --utr, predicted sites (context++ totals)."""
     from exomir.cargo.context import combine_pairs, score_sites
-    from exomir.cargo.evidence import gather
     from exomir.cargo.inputs import read_mirnas, read_utrs
     from exomir.cargo.sites import scan
-    from exomir.core import Species
 
-    prefix = Species.parse(str(species), field="species").mirbase_prefix
     extra: dict[str, str] = {}
     predicted = None
     if utr is not None:
@@ -94,6 +92,16 @@ def _interactions(mirtarbase: Path | None, mirna: Path | None, utr: Path | None,
             predicted = combine_pairs(score_sites(scan(mirs, utrs), utrs, mature=dict(mirs)))
     elif mirna is not None:
         extra.update({n: s for n, s in read_mirnas(mirna, species) if len(s) >= 8})
+    return extra, predicted
+
+
+def _interactions(mirtarbase: Path | None, mirna: Path | None, utr: Path | None,
+                  species: int) -> tuple[pd.DataFrame, dict[str, str]]:
+    from exomir.cargo.evidence import gather
+    from exomir.core import Species
+
+    prefix = Species.parse(str(species), field="species").mirbase_prefix
+    extra, predicted = _predictions(mirna, utr, species)
     return gather(mirtarbase, prefix=prefix, extra_mature=extra, predicted=predicted)
 
 
@@ -109,34 +117,71 @@ def rank_cmd(
     species: Annotated[int, typer.Option(help="NCBI taxon id for --mirna/--utr.")] = 9606,
     off_target_weight: Annotated[float, typer.Option(help="Penalty per repressed gene "
                                                      "outside the profile.")] = 0.01,
+    embedded_only: Annotated[bool, typer.Option("--embedded", help="Use the shipped curated "
+                             "dataset only, not your knowledge base.")] = False,
+    any_direction: Annotated[bool, typer.Option("--any-direction", help="Also rank miRNAs no "
+                             "study of the indication gives a direction for (as mimics, a "
+                             "hypothesis).")] = False,
+    allow_passenger: Annotated[bool, typer.Option("--allow-passenger", help="Also rank "
+                               "minor-arm (passenger) strands.")] = False,
     fmt: Annotated[str, typer.Option("--format", help="table or json.")] = "table",
 ) -> None:
-    """Rank miRNAs and combinations up to k for an indication, with per-gene reasons."""
-    from exomir.cargo.rank import rank_cargo
+    """Rank miRNAs and combinations up to k for an indication, with per-gene reasons.
+
+    Mimics only for miRNAs the indication's studies support delivering, inhibitors only for
+    those they support inhibiting; gated studies (retracted, ...) and passenger strands are
+    left out and listed.
+    """
+    from exomir.cargo.rank import rank_for_indication
+    from exomir.core import Species
 
     _fmt(fmt)
-    inter, mature = _interactions(mirtarbase, mirna, utr, species)
-    res = rank_cargo(inter, indication, k=k, mature=mature,
-                     off_target_weight=off_target_weight, top=top)
+    prefix = Species.parse(str(species), field="species").mirbase_prefix
+    extra, predicted = _predictions(mirna, utr, species)
+    kb = None
+    if embedded_only:
+        from exomir.kb import embedded
+
+        kb = embedded()
+    res = rank_for_indication(indication, k=k, kb=kb, mirtarbase=mirtarbase,
+                              predicted=predicted, extra_mature=extra, prefix=prefix,
+                              require_direction=not any_direction,
+                              allow_passenger=allow_passenger,
+                              off_target_weight=off_target_weight, top=top)
     if fmt == "json":
-        typer.echo(json.dumps({str(s): [c.to_dict() for c in cs] for s, cs in res.items()},
-                              indent=1))
+        typer.echo(json.dumps(res.to_dict(), indent=1, default=str))
         return
-    for size, cands in res.items():
+    for size, cands in res.candidates.items():
         t = Table(title=f"{indication}: best cargo of {size} miRNA(s)")
-        for col in ("#", "miRNAs", "score", "benefit", "spare", "off-target",
+        for col in ("#", "cargo (modality)", "score", "benefit", "harm", "off-target",
                     "why (gene contribution (evidence))", "EXOmotif"):
-            t.add_column(col, no_wrap=col in ("#", "miRNAs", "score"))
+            t.add_column(col, no_wrap=col in ("#", "score"))
         for i, c in enumerate(cands, 1):
             why = "; ".join(
                 f"{d['gene']} {d['contribution']:+.2f} "
                 f"({','.join(sorted({b['evidence'] for b in d['by']}))})"
                 for d in c.contributions[:5])
             motifs = ", ".join(f"{m}:{'+'.join(v)}" for m, v in c.motifs.items() if v) or "-"
-            t.add_row(str(i), " + ".join(c.mirnas), f"{c.score:.2f}", f"{c.benefit:.2f}",
+            t.add_row(str(i), c.label, f"{c.score:.2f}", f"{c.benefit:.2f}",
                       f"{c.spare_penalty:.2f}", f"{c.off_target_penalty:.2f} ({c.n_off_targets})",
                       why, motifs)
         console.print(t)
+    merged = {m: f for m, f in res.names.get("merged", {}).items() if m in res.modality}
+    if merged:
+        console.print("name forms merged: " + "; ".join(
+            f"{m} <- {', '.join(f)}" for m, f in sorted(merged.items())), highlight=False)
+    undirected = [x["mirna"] for x in res.kept_out if x["reason"].startswith("no study")]
+    for x in res.kept_out:
+        if not x["reason"].startswith("no study"):
+            console.print(f"not ranked: {x['mirna']}: {x['reason']}", highlight=False)
+    if undirected:
+        shown = ", ".join(undirected[:8]) + (", ..." if len(undirected) > 8 else "")
+        console.print(f"not ranked: {len(undirected)} miRNAs no study of this indication "
+                      f"gives a direction for ({shown}); --any-direction ranks them as "
+                      "mimics (hypothesis)", highlight=False)
+    for x in res.interactions_kept_out:
+        console.print(f"interaction left out: {x['mirna']} -> {x['gene']} ({x['study']}: "
+                      f"{x['reason']})", highlight=False)
 
 
 @cargo_app.command("enrich")

@@ -161,3 +161,51 @@ class Confidence(_Vocab):
     HIGH = "high"
     MEDIUM = "medium"
     LOW = "low"
+
+
+class TherapeuticDirection(_Vocab):
+    """What the evidence supports doing with a miRNA for an indication.
+
+    ``deliver``: raise it (mimic, agomir, overexpression, loading); ``inhibit``: lower it
+    (antagomiR, knockdown, knockout, a sponge that binds it). Curated per study and miRNA.
+    """
+
+    DELIVER = "deliver"
+    INHIBIT = "inhibit"
+
+    @staticmethod
+    def _aliases() -> dict[str, str]:
+        return {"mimic": "deliver", "overexpress": "deliver", "overexpression": "deliver",
+                "agomir": "deliver", "inhibitor": "inhibit", "antagomir": "inhibit",
+                "knockdown": "inhibit", "sponge": "inhibit"}
+
+
+class ExclusionReason(_Vocab):
+    """Why a study is kept out of some uses of the evidence (see :mod:`exomir.core.gates`)."""
+
+    RETRACTED = "retracted"
+    DUPLICATE_PUBLICATION = "duplicate_publication"
+    NO_CONTROL_ARM = "no_control_arm"
+    POPULATION_MISMATCH = "population_mismatch"
+    NOT_INDICATION_ENDPOINT = "not_indication_endpoint"
+    NOT_MIRNA_DRIVEN = "not_mirna_driven"
+    BIOMARKER_ONLY = "biomarker_only"
+    IN_VITRO_ONLY = "in_vitro_only"
+    REFERENCE_ONLY = "reference_only"
+
+    @staticmethod
+    def _aliases() -> dict[str, str]:
+        return {"retraction": "retracted", "duplicate": "duplicate_publication",
+                "no_control": "no_control_arm", "population": "population_mismatch",
+                "not_endpoint": "not_indication_endpoint", "not_mirna": "not_mirna_driven",
+                "biomarker": "biomarker_only", "in_vitro": "in_vitro_only",
+                "reference": "reference_only"}
+
+
+class EvidenceUse(_Vocab):
+    """The uses an exclusion can bar: pooling (meta-analysis), interactions (miRNA-target
+    evidence), ranking (cargo direction and ranking evidence for the study's indication)."""
+
+    POOLING = "pooling"
+    INTERACTIONS = "interactions"
+    RANKING = "ranking"

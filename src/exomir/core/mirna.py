@@ -108,3 +108,102 @@ def mirna_matches(query: MirnaName, candidate: MirnaName) -> bool:
     if query.paralog is not None and candidate.paralog not in (None, query.paralog):
         return False
     return not (query.arm and candidate.arm and query.arm != candidate.arm)
+
+
+def seed(sequence: str) -> str:
+    """The seed, nucleotides 2-8 of a mature miRNA (RNA letters)."""
+    return sequence.strip().upper().replace("T", "U")[1:8]
+
+
+def family_key(name: MirnaName) -> str:
+    """``kind-number[letter]`` without species, locus number and arm (``miR-16``)."""
+    return f"{name.kind}-{name.number}{name.letter or ''}"
+
+
+# Minimum number of single-product species in miRBase for the cross-species vote to call a
+# dominant arm (below it the arm stays unresolved). A documented rule, not a fitted value.
+MIN_ARM_VOTES = 3
+
+
+@dataclass(frozen=True)
+class ArmCall:
+    """Which arm of a miRNA family is the dominant (guide) strand in one species.
+
+    ``rule``: ``single arm`` (the species has one annotated arm), ``loci`` (one arm is the
+    product of several loci under one name, the other only locus-specific, e.g.
+    hsa-miR-16-5p vs hsa-miR-16-1-3p/-2-3p), ``species vote`` (miRBase species that annotate
+    a single product for the family: whose seed it carries), or ``unresolved``.
+    """
+
+    family: str
+    dominant: str | None
+    rule: str
+    votes: tuple[tuple[str, int], ...] = ()
+    note: str = ""
+
+    def to_dict(self) -> dict[str, object]:
+        return {"family": self.family, "dominant": self.dominant, "rule": self.rule,
+                "votes": dict(self.votes), "note": self.note}
+
+
+def dominant_arms(mature: dict[str, str], prefix: str = "hsa",
+                  min_votes: int = MIN_ARM_VOTES) -> dict[str, ArmCall]:
+    """Dominant-arm calls for every family of species ``prefix`` that has an armed name.
+
+    ``mature``: miRBase names -> sequences, all species (miRBase 22 ``mature.fa``). The rules
+    are tried in order (see :class:`ArmCall`); the vote counts, for every species whose only
+    annotated product of the family carries no arm suffix, which of the ``prefix`` arms has
+    the same seed (nt 2-8), and calls the arm with more votes when it has at least
+    ``min_votes`` (ties and thinner evidence stay unresolved).
+    """
+    parsed: list[tuple[str, MirnaName, str]] = []
+    for full, sq in mature.items():
+        try:
+            parsed.append((full, parse_mirna_name(full), sq))
+        except InputError:
+            continue
+    own: dict[str, list[tuple[MirnaName, str]]] = {}
+    single: dict[str, list[tuple[str, str]]] = {}
+    for full, n, sq in parsed:
+        key = family_key(n)
+        if n.prefix == prefix and n.arm:
+            own.setdefault(key, []).append((n, sq))
+        elif n.prefix and n.prefix != prefix and n.arm is None and n.paralog is None:
+            single.setdefault(key, []).append((full, sq))
+    out: dict[str, ArmCall] = {}
+    for key, names in sorted(own.items()):
+        arms = {n.arm for n, _ in names}
+        shared = {n.arm for n, _ in names if n.paralog is None}
+        if len(arms) == 1:
+            arm = next(iter(arms))
+            out[key] = ArmCall(key, arm, "single arm",
+                               note=f"{prefix} annotates only the -{arm} arm in miRBase")
+            continue
+        if len(shared) == 1:
+            arm = next(iter(shared))
+            other = sorted(str(n) for n, _ in names if n.arm != arm)
+            out[key] = ArmCall(key, arm, "loci",
+                               note=f"{prefix}-{key}-{arm} is one name for the product of "
+                               f"every locus; the other arm is locus-specific only "
+                               f"({', '.join(other)})")
+            continue
+        seeds: dict[str, str] = {}
+        for n, sq in sorted(names, key=lambda t: t[0].paralog or 0):
+            seeds.setdefault(str(n.arm), seed(sq))
+        votes = {a: 0 for a in sorted(seeds)}
+        for _full, sq in single.get(key, []):
+            for a, s in seeds.items():
+                if seed(sq) == s:
+                    votes[a] += 1
+        ranked = sorted(votes.items(), key=lambda kv: -kv[1])
+        top, second = ranked[0], ranked[1] if len(ranked) > 1 else (None, 0)
+        text = ", ".join(f"{v} match -{a}" for a, v in ranked)
+        if top[1] >= min_votes and top[1] > second[1]:
+            out[key] = ArmCall(key, top[0], "species vote", tuple(ranked),
+                               note=f"miRBase species annotating a single {key} product: "
+                               f"{text}")
+        else:
+            out[key] = ArmCall(key, None, "unresolved", tuple(ranked),
+                               note=f"miRBase species annotating a single {key} product: "
+                               f"{text or 'none'}; fewer than {min_votes} or tied")
+    return out

@@ -16,9 +16,11 @@ from exomir.core.enums import (
     CargoMode,
     Confidence,
     EvidenceLevel,
+    ExclusionReason,
     Indication,
     Route,
     Species,
+    TherapeuticDirection,
 )
 from exomir.core.units import parse_quantity
 
@@ -32,13 +34,23 @@ class _Model(BaseModel):
 
 
 class Source(_Model):
-    """Where a fact comes from: DOI, PMID, PMCID and/or URL, and a citation text."""
+    """Where a fact comes from: DOI, PMID, PMCID and/or URL, and a citation text.
+
+    ``url`` is the first page read; ``other_urls`` every further page the curators read for
+    the same record (kept so that no source of a fact is lost).
+    """
 
     doi: str | None = None
     pmid: str | None = None
     pmcid: str | None = None
     url: str | None = None
+    other_urls: list[str] = Field(default_factory=list)
     citation: str | None = None
+
+    @property
+    def urls(self) -> list[str]:
+        """Every URL read for this record, the first one first."""
+        return ([self.url] if self.url else []) + list(self.other_urls)
 
     @property
     def link(self) -> str | None:
@@ -97,6 +109,17 @@ class Cargo(_Model):
     mature_sequence: str | None = None
     sponged_mirna: str | None = None
     copies_per_vesicle: NonNeg | None = None
+    direction: TherapeuticDirection | None = None
+    direction_basis: str | None = None
+
+    @property
+    def target_mirna(self) -> str | None:
+        """The miRNA this cargo acts on: its own name, or the miRNA a sponge binds."""
+        if self.kind == CargoKind.SPONGE:
+            return self.sponged_mirna
+        if self.kind in (CargoKind.MIRNA, CargoKind.MIRNA_INHIBITOR):
+            return self.name
+        return None
 
     @field_validator("mature_sequence")
     @classmethod
@@ -112,7 +135,24 @@ class Cargo(_Model):
     def _sponge_names_target(self) -> Cargo:
         if self.kind == CargoKind.SPONGE and not self.sponged_mirna:
             raise ValueError("a sponge cargo must name the miRNA it binds (sponged_mirna)")
+        inhibiting = self.kind in (CargoKind.SPONGE, CargoKind.MIRNA_INHIBITOR)
+        if inhibiting and self.direction == TherapeuticDirection.DELIVER:
+            raise ValueError(f"cargo {self.name}: a {self.kind.value} inhibits its miRNA; "
+                             "direction must be 'inhibit' (or omitted)")
         return self
+
+
+class Exclusion(_Model):
+    """A curated reason to keep a study out of some uses of the evidence.
+
+    What each reason bars (pooling, interaction evidence, cargo ranking) is fixed in
+    :data:`exomir.core.gates.EFFECTS`, so every capability applies the same rule. ``detail``
+    says what exactly was found; ``source`` where (e.g. the publisher's retraction notice).
+    """
+
+    reason: ExclusionReason
+    detail: str
+    source: Source | None = None
 
 
 class Delivery(_Model):
@@ -223,12 +263,41 @@ class Study(_Model):
     arms: list[Arm] = Field(default_factory=list)
     confidence: Confidence | None = None
     risk_of_bias: dict[str, Literal["low", "high", "unclear"]] = Field(default_factory=dict)
+    exclusions: list[Exclusion] = Field(default_factory=list)
 
     @property
     def citation(self) -> str:
         parts = [p for p in (self.first_author, str(self.year) if self.year else None,
                              self.journal) if p]
         return " ".join(parts) if parts else self.id
+
+
+class PublishedSynthesis(_Model):
+    """A pooled estimate published by a systematic review / meta-analysis (a separate
+    evidence type shown next to exomir's own pooling; never mixed into it).
+
+    Every number is as the publication reports it; ``None`` where the text read does not give
+    it (``note`` says what is missing). ``k`` is the number of studies in the pooled estimate.
+    """
+
+    id: str = Field(pattern=r"^[A-Za-z0-9_.:-]+$")
+    indication: Indication
+    citation: str
+    source: Source
+    population: str
+    intervention: str
+    comparator: str | None = None
+    outcome: str
+    measure: Literal["SMD", "MD", "ROM", "OR", "RR"] = "SMD"
+    estimate: float
+    ci_lb: float | None = None
+    ci_ub: float | None = None
+    level: float = 95.0
+    k: Annotated[int, Field(ge=1)] | None = None
+    n_animals: Annotated[int, Field(ge=1)] | None = None
+    i2: Annotated[float, Field(ge=0, le=100)] | None = None
+    model: str | None = None
+    note: str | None = None
 
 
 class MatureMirna(_Model):

@@ -11,7 +11,7 @@ never filled. Multi-arm studies sharing one control split the control n among th
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,9 +19,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from exomir.core.enums import Indication
+from exomir.core.enums import ExclusionReason, Indication
 from exomir.core.errors import InputError
-from exomir.core.models import Arm, ArmOutcome, Source, Study
+from exomir.core.models import Arm, ArmOutcome, Exclusion, Source, Study
 from exomir.evidence.effects import split_shared_control, wan_mean_sd
 from exomir.evidence.rob import normalise
 
@@ -229,15 +229,29 @@ def _num(v: Any) -> float | None:
     return float(v)
 
 
+def _sheet_exclusions(rec: Mapping[Any, Any]) -> list[Exclusion]:
+    reasons = [r for r in str(rec.get("exclusion") or "").split(";") if r.strip()]
+    src = str(rec.get("exclusion_source") or "").strip()
+    source = None
+    if src:
+        source = Source(doi=src.removeprefix("doi:")) if src.lower().startswith(("10.", "doi:")) \
+            else Source(url=src)
+    return [Exclusion(reason=ExclusionReason.parse(r, field="exclusion"),
+                      detail=str(rec.get("exclusion_detail") or "stated in the sheet"),
+                      source=source) for r in reasons]
+
+
 def read_extraction_sheet(path: str | Path) -> list[Study]:
     """Turn an extraction sheet (one row per comparison) into Study objects with arms.
 
     Columns: ``study`` (id), ``indication``, ``outcome``; per arm (1 = treatment,
     2 = control) ``m1i, sd1i, se1i, n1i, med1i, q1_1i, q3_1i, min1i, max1i`` and the same with 2;
     optional ``treatment``, ``control`` (arm labels), ``timepoint_days``, ``unit``,
-    ``higher_is_better``, ``first_author``, ``year``, ``journal``, ``doi``, ``pmid`` and
-    SYRCLE judgements ``rob_<item>`` (e.g. ``rob_1`` or ``rob_blinding_assessor``). Several rows
-    with the same study id become one study with several arms/outcomes.
+    ``higher_is_better``, ``first_author``, ``year``, ``journal``, ``doi``, ``pmid``,
+    SYRCLE judgements ``rob_<item>`` (e.g. ``rob_1`` or ``rob_blinding_assessor``) and
+    evidence gates ``exclusion`` (reasons separated by ``;``, e.g. ``retracted``),
+    ``exclusion_detail``, ``exclusion_source`` (DOI or URL). Several rows with the same study
+    id become one study with several arms/outcomes.
     """
     src = str(path)
     try:
@@ -264,6 +278,7 @@ def read_extraction_sheet(path: str | Path) -> list[Study]:
                     journal=rec.get("journal") or None,
                     source=Source(doi=rec.get("doi") or None, pmid=rec.get("pmid") or None),
                     risk_of_bias=rob,
+                    exclusions=_sheet_exclusions(rec),
                 )
                 studies[sid] = st
             tp = _num(rec.get("timepoint_days"))

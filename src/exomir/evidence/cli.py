@@ -16,7 +16,7 @@ from rich.table import Table
 
 from exomir.core.errors import InputError
 from exomir.evidence import analysis, plots, rob
-from exomir.evidence.arms import arm_table, read_extraction_sheet
+from exomir.evidence.arms import read_extraction_sheet
 from exomir.evidence.effects import MEASURES, describe_measure, escalc, is_log_scale
 from exomir.evidence.meta import METHODS, MetaResult, rma
 
@@ -121,6 +121,7 @@ def meta(
         raise InputError("give either --data FILE.csv or --indication (with --outcome)",
                          field="--data/--indication")
     report: dict[str, Any] | None = None
+    syn: Any = None
     caught: list[str] = []
     with warnings.catch_warnings(record=True) as wlist:
         warnings.simplefilter("always")
@@ -130,23 +131,26 @@ def meta(
             if outcome is None:
                 raise InputError("--indication needs --outcome (e.g. wound_closure)",
                                  field="--outcome")
-            from exomir.kb import open_kb
-
-            studies = open_kb().studies(indication=indication)
-            table = arm_table(studies, outcome, timepoint_days=timepoint, impute_sd=impute_sd)
-            report = table.report()
-            if table.data.empty:
-                counts: dict[str, int] = {}
-                for _, reason in table.excluded:
-                    counts[reason] = counts.get(reason, 0) + 1
-                summary = "; ".join(f"{n} x {w}" for w, n in counts.items())
-                raise InputError(f"no study has usable arm-level data for {outcome!r}: "
-                                 f"{len(table.excluded)} left out ({summary})",
-                                 field="--outcome", value=outcome)
-            df = table.data
             if measure not in ("SMD", "MD", "ROM"):
                 raise InputError("arm-level outcomes from the knowledge base are continuous",
                                  field="--measure", value=measure, accepted="SMD, MD, ROM")
+            from exomir.evidence.synthesis import synthesize_kb
+            from exomir.kb import open_kb
+
+            syn = synthesize_kb(open_kb(), str(indication), outcome, timepoint_days=timepoint,
+                                impute_sd=impute_sd, measure=measure, method=method,
+                                test="knha" if knha else "z", level=level)
+            table = syn.main.table
+            report = _gated_report(syn)
+            if syn.main.kind != "meta-analysis":
+                if mods or by or bias or loo or plot or funnel or bubble:
+                    raise InputError(
+                        f"--by/--mods/--bias/--leave1out and plots need a meta-analysis; "
+                        f"the {syn.indication.value} pool has k = {syn.main.k} "
+                        f"({syn.main.kind})", field="--indication", value=indication)
+                _print_synthesis(syn, fmt, report)
+                return
+            df = table.data
         es = escalc(measure, df)
         test = "knha" if knha else "z"
         slab = es["study"].astype(str).tolist()
@@ -193,9 +197,13 @@ def meta(
         if bubble is not None:
             plots.bubble(r, bubble)
     caught = [str(w.message) for w in wlist]
+    k_note = _few_studies(r.k) if r.int_only else None
+    if k_note:
+        caught.insert(0, k_note)
     if report is not None:
         out["source"] = {"knowledge_base": True, "indication": indication, "outcome": outcome,
                          **report}
+        out["gates"] = syn.to_dict()
     if caught:
         out["warnings"] = caught
     if fmt == Fmt.json:
@@ -204,17 +212,7 @@ def meta(
     for msg in caught:
         console.print(f"[yellow]warning:[/] {msg}", highlight=False)
     if report is not None:
-        console.print(f"Knowledge base, {indication}, outcome {outcome!r}: "
-                      f"{report['studies_pooled']} studies pooled ({report['comparisons']} "
-                      f"comparisons), {report['studies_left_out']} left out of "
-                      f"{report['studies_considered']}.", highlight=False)
-        reasons: dict[str, int] = {}
-        for _, why in table.excluded:
-            reasons[why] = reasons.get(why, 0) + 1
-        for why, n in sorted(reasons.items(), key=lambda kv: -kv[1]):
-            console.print(f"  left out: {n} x {why}", highlight=False)
-        for note in table.notes:
-            console.print(f"  note: {note}", highlight=False)
+        _print_kb_header(syn, report)
     console.print(f"Effect size: {describe_measure(measure)}", highlight=False)
     if by and "subgroups" in out:
         for g, res in sg.groups.items():
@@ -239,6 +237,98 @@ def meta(
     for p in (plot, funnel, bubble):
         if p is not None:
             console.print(f"wrote {p}", highlight=False)
+    if syn is not None:
+        _print_subgroups_and_published(syn)
+
+
+def _few_studies(k: int) -> str | None:
+    if k == 1:
+        return "k = 1: a single study, not a meta-analysis (tau^2, I^2 and Q are undefined)"
+    if k < 3:
+        return f"k = {k} < 3 studies: tau^2 and I^2 cannot be estimated with any precision"
+    return None
+
+
+def _gated_report(syn: Any) -> dict[str, Any]:
+    """The main pool's arm-table report with the gated studies counted as left out."""
+    rep = syn.main.table.report()
+    gated = [{"study": x["study"], "reason": x["detail"]} for x in syn.kept_out]
+    rep["studies_considered"] = len(syn.considered)
+    rep["left_out"] = gated + rep["left_out"]
+    rep["studies_left_out"] = len(syn.considered) - rep["studies_pooled"]
+    return rep
+
+
+def _print_kb_header(syn: Any, report: dict[str, Any]) -> None:
+    console.print(f"Knowledge base, {syn.indication.value}, outcome {syn.outcome!r}: "
+                  f"{report['studies_pooled']} studies pooled in the main analysis "
+                  f"({report['comparisons']} comparisons), {report['studies_left_out']} left "
+                  f"out of {report['studies_considered']}.", highlight=False)
+    for x in syn.kept_out:
+        what = "kept out" if x["gate"] == "exclude" else "subgroup only"
+        console.print(f"  {what}: {x['study']}: {x['detail']}", highlight=False)
+    reasons: dict[str, int] = {}
+    for _, why in syn.main.table.excluded:
+        reasons[why] = reasons.get(why, 0) + 1
+    for why, n in sorted(reasons.items(), key=lambda kv: -kv[1]):
+        console.print(f"  left out: {n} x {why}", highlight=False)
+    for note in syn.main.table.notes:
+        console.print(f"  note: {note}", highlight=False)
+
+
+def _print_subgroups_and_published(syn: Any) -> None:
+    for sg in syn.subgroups:
+        if not sg.k:
+            continue
+        t = Table(title=f"{sg.label} ({sg.kind}, k = {sg.k}; not in the main estimate)")
+        for c in ("study", "treatment vs control", "day", "yi", "95% CI"):
+            t.add_column(c)
+        for c in sg.comparisons:
+            t.add_row(c["study"], f"{c['treatment']} vs {c['control']}",
+                      _fmt(c["timepoint_days"], 0) if c["timepoint_days"] is not None else "NR",
+                      _fmt(c["yi"]), f"[{_fmt(c['ci_lb'])}, {_fmt(c['ci_ub'])}]")
+        if sg.result is not None:
+            t.add_row("pooled", "", "", _fmt(sg.result.estimate),
+                      f"[{_fmt(sg.result.ci_lb)}, {_fmt(sg.result.ci_ub)}]")
+        console.print(t)
+        for w in sg.warnings:
+            console.print(f"[yellow]warning:[/] {w}", highlight=False)
+    if syn.published:
+        t = Table(title="Published syntheses (systematic reviews; not pooled with the above)")
+        for c in ("review", "intervention", "outcome", "estimate [CI]", "k", "I^2 %", "DOI"):
+            t.add_column(c, overflow="fold")
+        for x in syn.published:
+            t.add_row(x.citation.split(":")[0], x.intervention, x.outcome,
+                      f"{x.measure} {x.estimate:g} [{_fmt(x.ci_lb, 2)}, {_fmt(x.ci_ub, 2)}]",
+                      str(x.k) if x.k else "NR", _fmt(x.i2, 0) if x.i2 is not None else "NR",
+                      x.source.doi or x.source.key or "")
+        console.print(t)
+    elif syn.published_note:
+        console.print(f"Published syntheses: {syn.published_note}", highlight=False)
+
+
+def _print_synthesis(syn: Any, fmt: Fmt, report: dict[str, Any]) -> None:
+    """The knowledge-base route when the main pool is not a meta-analysis (k <= 1)."""
+    if fmt == Fmt.json:
+        out = syn.to_dict()
+        out["source"] = {"knowledge_base": True, "indication": syn.indication.value,
+                         "outcome": syn.outcome, **report}
+        typer.echo(json.dumps(out, indent=2, default=_json_default))
+        return
+    _print_kb_header(syn, report)
+    m = syn.main
+    if m.kind == "single study":
+        t = Table(title=f"{m.label}: single study {m.studies[0]} (not a meta-analysis)")
+        for c in ("comparison", "day", "yi", "95% CI"):
+            t.add_column(c)
+        for c in m.comparisons:
+            t.add_row(f"{c['treatment']} vs {c['control']}", str(c["timepoint_days"]),
+                      _fmt(c["yi"]), f"[{_fmt(c['ci_lb'])}, {_fmt(c['ci_ub'])}]")
+        console.print(t)
+    for w in syn.warnings:
+        if not w.startswith("subgroup:"):  # subgroup warnings print with their table
+            console.print(f"[yellow]warning:[/] {w}", highlight=False)
+    _print_subgroups_and_published(syn)
 
 
 def _json_default(o: object) -> Any:

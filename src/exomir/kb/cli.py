@@ -17,6 +17,7 @@ from rich.console import Console
 from rich.table import Table
 
 from exomir.core import InputError, Study
+from exomir.core.gates import explain, flags
 from exomir.kb import io as kbio
 from exomir.kb.store import KnowledgeBase, open_kb
 
@@ -61,6 +62,7 @@ def study_row(s: Study) -> dict[str, str]:
         "model": s.subject.disease_model or "NR",
         "route": s.delivery.route.value if s.delivery.route else "NR",
         "confidence": s.confidence.value if s.confidence else "NR",
+        "flags": "; ".join(flags(s)),
         "url": s.source.link or "",
     }
 
@@ -118,13 +120,23 @@ def query(
         typer.echo(buf.getvalue(), nl=False)
         return
     t = Table(title=f"{len(rows)} studies", show_lines=False)
-    for col in ("id", "citation", "doi", "source_cell", "cargo", "targets", "route", "species"):
-        t.add_column(col, overflow="fold", max_width=28 if col != "doi" else 34)
+    cols = ("id", "citation", "doi", "source_cell", "cargo", "targets", "route", "species",
+            "flags")
+    for col in cols:
+        t.add_column(col, overflow="fold", max_width=28 if col != "doi" else 34,
+                     style="bold red" if col == "flags" else None)
     for s, r in zip(found, rows, strict=True):
-        t.add_row(*(r[c] if c != "doi" else (s.source.key or "") for c in
-                    ("id", "citation", "doi", "source_cell", "cargo", "targets", "route",
-                     "species")))
+        t.add_row(*(r[c] if c != "doi" else (s.source.key or "") for c in cols))
     console.print(t)
+    retracted = [s.id for s in found if flags(s)[:1] == ["RETRACTED"]]
+    if retracted:
+        console.print(f"RETRACTED (never pooled, never used as evidence): "
+                      f"{', '.join(retracted)}", style="bold red", highlight=False)
+    flagged = [s for s in found if s.exclusions]
+    if flagged:
+        console.print(f"{len(flagged)} of {len(found)} studies carry exclusions (kept out of "
+                      "some uses, see 'exomir kb show ID' and docs/evidence.md)",
+                      highlight=False)
 
 
 @kb_app.command("show")
@@ -145,6 +157,8 @@ def show(study_id: Annotated[str, typer.Argument(help="study id, e.g. NP001")],
         text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
         t.add_row(key, text)
     t.add_row("link", s.source.link or "NR")
+    for e in s.exclusions:
+        t.add_row("EXCLUDED" if e.reason.value == "retracted" else "exclusion", explain(e))
     console.print(t)
 
 
@@ -183,7 +197,7 @@ def import_(files: Annotated[list[Path], typer.Argument(help="JSON/CSV records, 
                     records.setdefault(k, {}).update(items)
                 else:
                     records.setdefault(k, []).extend(items)
-    counts = _kb().import_records(records)
+    counts = _kb().import_records(records, sources=[f.name for f in files])
     console.print("imported " + ", ".join(f"{v} {k}" for k, v in counts.items()))
 
 
@@ -198,13 +212,14 @@ def read_any(path: Path, kind: str | None) -> dict[str, list[object]]:
 
 @kb_app.command("export")
 def export(fmt: Annotated[ExportFormat, typer.Option("--format")] = ExportFormat.json,
-           what: Annotated[str, typer.Option(help="studies | interactions | trials | mirnas")]
-           = "studies",
+           what: Annotated[str, typer.Option(help="studies | interactions | trials | mirnas | "
+                                           "syntheses")] = "studies",
            out: Annotated[Path | None, typer.Option("--out", "-o")] = None) -> None:
     """Export records losslessly (re-import gives the same knowledge base)."""
     kb = _kb()
-    getters: dict[str, Callable[[], Sequence[BaseModel]]] = {"studies": kb.studies, "interactions": kb.interactions, "trials": kb.trials,
-               "mirnas": kb.mature_mirnas}
+    getters: dict[str, Callable[[], Sequence[BaseModel]]] = {
+        "studies": kb.studies, "interactions": lambda: kb.interactions(gated=False),
+        "trials": kb.trials, "mirnas": kb.mature_mirnas, "syntheses": kb.syntheses}
     if what not in getters:
         raise InputError("unknown record kind", field="--what", value=what,
                          accepted=list(getters))
@@ -222,3 +237,32 @@ def export(fmt: Annotated[ExportFormat, typer.Option("--format")] = ExportFormat
 def path() -> None:
     """Print the database URL in use."""
     typer.echo(_kb().url)
+
+
+@kb_app.command("syntheses")
+def syntheses(indication: Annotated[str | None, typer.Option()] = None,
+              fmt: Annotated[OutFormat, typer.Option("--format")] = OutFormat.table) -> None:
+    """Published pooled estimates (systematic reviews of preclinical studies), with DOIs."""
+    items = _kb().syntheses(indication)
+    if fmt is not OutFormat.table:
+        typer.echo(kbio.dump_json("syntheses", items) if fmt is OutFormat.json
+                   else kbio.dump_csv("syntheses", items), nl=False)
+        return
+    t = Table(title=f"{len(items)} published syntheses")
+    for col in ("id", "indication", "intervention", "outcome", "estimate [95% CI]", "k",
+                "I^2 %", "model", "source"):
+        t.add_column(col, overflow="fold")
+    for x in items:
+        ci = f"[{x.ci_lb:g}, {x.ci_ub:g}]" if x.ci_lb is not None and x.ci_ub is not None \
+            else "NR"
+        t.add_row(x.id, x.indication.value, x.intervention, x.outcome,
+                  f"{x.measure} {x.estimate:g} {ci}", str(x.k or "NR"),
+                  f"{x.i2:g}" if x.i2 is not None else "NR", x.model or "NR",
+                  x.source.key or x.source.url or "")
+    console.print(t)
+
+
+@kb_app.command("provenance")
+def provenance() -> None:
+    """Which database is in use and which curated dataset and imports contributed (JSON)."""
+    typer.echo(json.dumps(_kb().provenance(), indent=1))

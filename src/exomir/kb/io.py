@@ -1,7 +1,7 @@
 """Import and export of knowledge-base records (JSON and CSV), lossless and transactional.
 
 JSON: a list of records, or an object ``{"studies": [...], "interactions": [...],
-"trials": [...], "mirnas": [...]}``. CSV: one record per row; top-level scalar fields as
+"trials": [...], "mirnas": [...], "syntheses": [...]}``. CSV: one record per row; top-level scalar fields as
 columns, nested fields (source, product, cargo, arms, ...) as JSON text in their column, so a
 CSV export re-imports without loss. The kind of a bare list or CSV is told by its columns.
 Reference formats (miRBase FASTA, miRTarBase, GMT) are read by :mod:`exomir.formats`.
@@ -18,7 +18,14 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from exomir.core import ClinicalTrial, InputError, MatureMirna, MirnaTargetInteraction, Study
+from exomir.core import (
+    ClinicalTrial,
+    InputError,
+    MatureMirna,
+    MirnaTargetInteraction,
+    PublishedSynthesis,
+    Study,
+)
 from exomir.kb.store import validate_records
 
 KINDS: dict[str, type[BaseModel]] = {
@@ -26,16 +33,18 @@ KINDS: dict[str, type[BaseModel]] = {
     "interactions": MirnaTargetInteraction,
     "trials": ClinicalTrial,
     "mirnas": MatureMirna,
+    "syntheses": PublishedSynthesis,
 }
 # A column that only one kind has tells the kind of a bare list or CSV.
-_SIGNATURE = {"indication": "studies", "registry_id": "trials", "gene": "interactions",
-              "sequence": "mirnas"}
-_KEYS = {"studies": "id", "interactions": None, "trials": "registry_id", "mirnas": "name"}
+_KEYS = {"studies": "id", "interactions": None, "trials": "registry_id", "mirnas": "name",
+         "syntheses": "id"}
 
 
 def _kind_of(columns: Sequence[str], source: str, line: int) -> str:
     if "registry_id" in columns:
         return "trials"
+    if "estimate" in columns and "citation" in columns:
+        return "syntheses"
     if "id" in columns and "indication" in columns:
         return "studies"
     if "gene" in columns and "mirna" in columns:
@@ -45,7 +54,8 @@ def _kind_of(columns: Sequence[str], source: str, line: int) -> str:
     raise InputError("cannot tell what kind of records these are", source=source, line=line,
                      field="columns", value=",".join(columns)[:80],
                      accepted="studies (id, indication, ...), interactions (mirna, gene, "
-                     "evidence), trials (registry_id, ...), mirnas (name, sequence)")
+                     "evidence), trials (registry_id, ...), mirnas (name, sequence), "
+                     "syntheses (id, citation, estimate, ...)")
 
 
 def read_records(path: Path) -> dict[str, list[Any]]:

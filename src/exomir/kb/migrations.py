@@ -9,6 +9,7 @@ a database newer than the code refused with a clear message.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 
 from sqlalchemy import Connection, select
@@ -19,12 +20,29 @@ from exomir.kb import schema
 Migration = Callable[[Connection], None]
 
 
+_V1 = ("meta", "studies", "study_mirnas", "study_genes", "study_pathways", "mirnas",
+       "interactions", "trials", "gene_sets")
+_V2 = ("study_exclusions", "syntheses", "imports")
+
+
 def _v1_initial(conn: Connection) -> None:
-    schema.metadata.create_all(conn)
+    schema.metadata.create_all(conn, tables=[schema.metadata.tables[t] for t in _V1])
+
+
+def _v2_gates(conn: Connection) -> None:
+    """Evidence gates (study_exclusions, filled from the stored studies), published
+    syntheses and import provenance."""
+    schema.metadata.create_all(conn, tables=[schema.metadata.tables[t] for t in _V2])
+    t = schema.study_exclusions
+    for sid, data in conn.execute(select(schema.studies.c.id, schema.studies.c.data)):
+        for e in json.loads(data).get("exclusions", []):
+            conn.execute(t.insert().values(study_id=sid, reason=e["reason"]))
 
 
 MIGRATIONS: list[tuple[int, str, Migration]] = [
     (1, "initial schema: studies, miRNAs, interactions, trials, gene sets", _v1_initial),
+    (2, "evidence gates (study exclusions), published syntheses, import provenance",
+     _v2_gates),
 ]
 LATEST = MIGRATIONS[-1][0]
 

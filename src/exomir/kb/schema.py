@@ -102,3 +102,28 @@ gene_sets = Table(
     Column("collection", String(200), nullable=False, index=True),
     Column("data", Text, nullable=False),
 )
+
+# --- schema version 2: evidence gates, published syntheses, import provenance -------------
+
+study_exclusions = Table(
+    "study_exclusions", metadata,
+    Column("study_id", String(64), ForeignKey("studies.id", ondelete="CASCADE"), index=True,
+           nullable=False),
+    Column("reason", String(40), nullable=False, index=True),
+)
+
+syntheses = Table(
+    "syntheses", metadata,
+    Column("id", String(64), primary_key=True),
+    Column("indication", String(32), nullable=False, index=True),
+    Column("origin", String(32), nullable=False),
+    Column("data", Text, nullable=False),  # PublishedSynthesis as JSON
+)
+
+imports = Table(
+    "imports", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", String(32), nullable=False),  # UTC ISO time
+    Column("sources", Text, nullable=False),  # JSON list of file names / labels
+    Column("counts", Text, nullable=False),  # JSON {kind: rows}
+)

@@ -2,35 +2,51 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import os
 import re
 from collections.abc import Iterable
+from functools import cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from platformdirs import user_data_dir
 from pydantic import ValidationError
-from sqlalchemy import Connection, Engine, create_engine, delete, event, select
+from sqlalchemy import (
+    Connection,
+    Engine,
+    bindparam,
+    create_engine,
+    delete,
+    event,
+    func,
+    select,
+)
+from sqlalchemy.pool import StaticPool
 
 from exomir.core import (
     ClinicalTrial,
+    ExomirError,
     GeneSet,
     Indication,
     InputError,
     MatureMirna,
     MirnaTargetInteraction,
+    PublishedSynthesis,
     Route,
     Species,
     Study,
 )
-from exomir.core.enums import CargoKind
+from exomir.core.enums import CargoKind, EvidenceUse, ExclusionReason
+from exomir.core.gates import effect
 from exomir.core.mirna import find_mirna_names, mirna_matches, parse_mirna_name
 from exomir.kb import migrations, schema
 
-CURATED = ("studies.json", "mirnas.json", "interactions.json", "trials.json")
+CURATED = ("studies.json", "mirnas.json", "interactions.json", "trials.json", "syntheses.json")
+EMBEDDED_URL = "sqlite://"  # in-memory
 
 
 def default_db_url() -> str:
@@ -53,6 +69,14 @@ def _as_url(target: str) -> str:
 def open_kb(url: str | Path | None = None, *, seed: bool = True) -> KnowledgeBase:
     """Open (create, migrate and seed on first use) the knowledge base."""
     return KnowledgeBase(_as_url(str(url)) if url is not None else default_db_url(), seed=seed)
+
+
+@cache
+def embedded() -> KnowledgeBase:
+    """The shipped curated dataset only: an in-memory SQLite database seeded from the package
+    data, read-only, one per process. Whatever the user imported into their own database
+    never reaches it (``exomir demo`` reads this)."""
+    return KnowledgeBase(EMBEDDED_URL, seed=True, read_only=True)
 
 
 def _norm(text: str) -> str:
@@ -80,15 +104,26 @@ def _interaction_key(i: MirnaTargetInteraction) -> str:
 class KnowledgeBase:
     """Read and write the knowledge base. Every write is one transaction."""
 
-    def __init__(self, url: str, *, seed: bool = True) -> None:
+    def __init__(self, url: str, *, seed: bool = True, read_only: bool = False) -> None:
         self.url = url
-        self.engine: Engine = create_engine(url, future=True)
+        self.embedded = url == EMBEDDED_URL
+        self.read_only = False
+        kwargs: dict[str, Any] = {}
+        if self.embedded:  # one shared in-memory database for every connection
+            kwargs = {"poolclass": StaticPool, "connect_args": {"check_same_thread": False}}
+        self.engine: Engine = create_engine(url, future=True, **kwargs)
         if url.startswith("sqlite"):
             event.listen(self.engine, "connect", _sqlite_pragmas)
         with self.engine.begin() as conn:
             migrations.upgrade(conn)
             if seed:
                 self._seed(conn)
+        self.read_only = read_only
+
+    def _writable(self) -> None:
+        if self.read_only:
+            raise ExomirError("this knowledge base is read-only (the embedded shipped dataset); "
+                              "import into your own database (--db / EXOMIR_DB) instead")
 
     # ------------------------------------------------------------------ seeding
     def _seed(self, conn: Connection) -> None:
@@ -98,22 +133,35 @@ class KnowledgeBase:
             schema.meta.c.key == "curated_sha256")).first()
         if row and row[0] == digest:
             return
+        # a new curated dataset replaces the old one: rows it no longer has must go too
+        # (user rows, origin "user"/"import:<n>", are untouched)
+        old = [r[0] for r in conn.execute(select(schema.studies.c.id).where(
+            schema.studies.c.origin == "curated"))]
+        for t in (schema.study_mirnas, schema.study_genes, schema.study_pathways,
+                  schema.study_exclusions):
+            conn.execute(delete(t).where(t.c.study_id.in_(old)))
+        for t in (schema.studies, schema.interactions, schema.syntheses):
+            conn.execute(delete(t).where(t.c.origin == "curated"))
         self._write_studies(conn, [Study.model_validate(d) for d in data["studies.json"]],
                             origin="curated")
         self._write_mirnas(conn, [MatureMirna.model_validate(d) for d in data["mirnas.json"]])
         self._write_interactions(conn, [MirnaTargetInteraction.model_validate(d)
                                         for d in data["interactions.json"]], origin="curated")
         self._write_trials(conn, [ClinicalTrial.model_validate(d) for d in data["trials.json"]])
+        self._write_syntheses(conn, [PublishedSynthesis.model_validate(d)
+                                     for d in data["syntheses.json"]], origin="curated")
         migrations._set(conn, "curated_sha256", digest)
 
     # ------------------------------------------------------------------ writes
     def upsert_studies(self, items: Iterable[Study], *, origin: str = "user") -> int:
+        self._writable()
         items = list(items)
         _no_duplicates([s.id for s in items], "id")
         with self.engine.begin() as conn:
             return self._write_studies(conn, items, origin=origin)
 
     def upsert_mirnas(self, items: Iterable[MatureMirna]) -> int:
+        self._writable()
         items = list(items)
         _no_duplicates([m.name for m in items], "name")
         with self.engine.begin() as conn:
@@ -121,48 +169,74 @@ class KnowledgeBase:
 
     def upsert_interactions(self, items: Iterable[MirnaTargetInteraction], *,
                             origin: str = "user") -> int:
+        self._writable()
         items = list(items)
         with self.engine.begin() as conn:
             return self._write_interactions(conn, items, origin=origin)
 
     def upsert_trials(self, items: Iterable[ClinicalTrial]) -> int:
+        self._writable()
         items = list(items)
         _no_duplicates([t.registry_id for t in items], "registry_id")
         with self.engine.begin() as conn:
             return self._write_trials(conn, items)
 
     def upsert_gene_sets(self, items: Iterable[GeneSet], *, collection: str) -> int:
+        self._writable()
         items = list(items)
         _no_duplicates([g.name for g in items], "name")
         with self.engine.begin() as conn:
             return self._write_gene_sets(conn, items, collection)
 
-    def import_records(self, records: dict[str, Any]) -> dict[str, int]:
+    def upsert_syntheses(self, items: Iterable[PublishedSynthesis], *,
+                         origin: str = "user") -> int:
+        self._writable()
+        items = list(items)
+        _no_duplicates([x.id for x in items], "id")
+        with self.engine.begin() as conn:
+            return self._write_syntheses(conn, items, origin)
+
+    def import_records(self, records: dict[str, Any],
+                       sources: Iterable[str] | None = None) -> dict[str, int]:
         """Write several kinds in ONE transaction (all or nothing).
 
-        Keys: ``studies``, ``mirnas``, ``interactions``, ``trials`` (lists of core models) and
-        ``gene_sets_by_collection`` (collection name -> list of GeneSet).
+        Keys: ``studies``, ``mirnas``, ``interactions``, ``trials``, ``syntheses`` (lists of
+        core models) and ``gene_sets_by_collection`` (collection name -> list of GeneSet).
+        The import is recorded (time, ``sources`` e.g. file names, counts) and its rows carry
+        ``origin = "import:<n>"``, so :meth:`provenance` can say which imports contributed.
         """
+        self._writable()
         counts: dict[str, int] = {}
         with self.engine.begin() as conn:
+            res = conn.execute(schema.imports.insert().values(
+                at=dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                sources=json.dumps(list(sources or [])), counts="{}"))
+            import_id = res.inserted_primary_key[0] if res.inserted_primary_key else None
+            origin = f"import:{import_id}"
             if records.get("studies"):
-                counts["studies"] = self._write_studies(conn, list(records["studies"]), "user")
+                counts["studies"] = self._write_studies(conn, list(records["studies"]), origin)
             if records.get("mirnas"):
                 counts["mirnas"] = self._write_mirnas(conn, list(records["mirnas"]))
             if records.get("interactions"):
                 counts["interactions"] = self._write_interactions(
-                    conn, list(records["interactions"]), "user")
+                    conn, list(records["interactions"]), origin)
             if records.get("trials"):
                 counts["trials"] = self._write_trials(conn, list(records["trials"]))
+            if records.get("syntheses"):
+                counts["syntheses"] = self._write_syntheses(conn, list(records["syntheses"]),
+                                                            origin)
             for collection, sets in (records.get("gene_sets_by_collection") or {}).items():
                 counts["gene_sets"] = counts.get("gene_sets", 0) + self._write_gene_sets(
                     conn, list(sets), collection)
+            conn.execute(schema.imports.update().where(schema.imports.c.id == import_id)
+                         .values(counts=json.dumps(counts)))
         return counts
 
     def _write_studies(self, conn: Connection, items: list[Study], origin: str) -> int:
         for s in items:
             conn.execute(delete(schema.studies).where(schema.studies.c.id == s.id))
-            for t in (schema.study_mirnas, schema.study_genes, schema.study_pathways):
+            for t in (schema.study_mirnas, schema.study_genes, schema.study_pathways,
+                      schema.study_exclusions):
                 conn.execute(delete(t).where(t.c.study_id == s.id))
             conn.execute(schema.studies.insert().values(
                 id=s.id, indication=s.indication.value, first_author=s.first_author,
@@ -185,6 +259,19 @@ class KnowledgeBase:
                 conn.execute(schema.study_pathways.insert(),
                              [{"study_id": s.id, "pathway": p} for p in
                               dict.fromkeys(s.pathways)])
+            if s.exclusions:
+                conn.execute(schema.study_exclusions.insert(),
+                             [{"study_id": s.id, "reason": r} for r in
+                              dict.fromkeys(e.reason.value for e in s.exclusions)])
+        return len(items)
+
+    def _write_syntheses(self, conn: Connection, items: list[PublishedSynthesis],
+                         origin: str) -> int:
+        t = schema.syntheses
+        for x in items:
+            conn.execute(delete(t).where(t.c.id == x.id))
+            conn.execute(t.insert().values(id=x.id, indication=x.indication.value, origin=origin,
+                                           data=x.model_dump_json(exclude_none=True)))
         return len(items)
 
     def _write_mirnas(self, conn: Connection, items: list[MatureMirna]) -> int:
@@ -198,15 +285,23 @@ class KnowledgeBase:
 
     def _write_interactions(self, conn: Connection, items: list[MirnaTargetInteraction],
                             origin: str) -> int:
+        """Upsert by the natural key (miRNA, gene, source); in one import the last row of a
+        key wins. Batched (executemany): a 9,000-row miRTarBase import is one round trip."""
         t = schema.interactions
+        rows: dict[tuple[str, str, str], dict[str, Any]] = {}
         for i in items:
             key = _interaction_key(i)
-            conn.execute(delete(t).where((t.c.mirna == i.mirna) & (t.c.gene == i.gene.upper())
-                                         & (t.c.source_key == key)))
-            conn.execute(t.insert().values(
-                mirna=i.mirna, gene=i.gene.upper(), evidence=i.evidence.value, method=i.method,
-                source_key=key, study_id=i.study_id, origin=origin,
-                data=i.model_dump_json(exclude_none=True)))
+            gene = i.gene.upper()
+            rows[(i.mirna, gene, key)] = {
+                "mirna": i.mirna, "gene": gene, "evidence": i.evidence.value,
+                "method": i.method, "source_key": key, "study_id": i.study_id,
+                "origin": origin, "data": i.model_dump_json(exclude_none=True)}
+        if rows:
+            conn.execute(delete(t).where((t.c.mirna == bindparam("k_mirna"))
+                                         & (t.c.gene == bindparam("k_gene"))
+                                         & (t.c.source_key == bindparam("k_source"))),
+                         [{"k_mirna": m, "k_gene": g, "k_source": k} for m, g, k in rows])
+            conn.execute(t.insert(), list(rows.values()))
         return len(items)
 
     def _write_trials(self, conn: Connection, items: list[ClinicalTrial]) -> int:
@@ -298,14 +393,30 @@ class KnowledgeBase:
                 if text and want in _norm(text)}
         return [i for i in ids if i in hit]
 
-    def interactions(self, mirna: str | None = None, gene: str | None = None
-                     ) -> list[MirnaTargetInteraction]:
+    def gated_study_ids(self, use: str | EvidenceUse) -> dict[str, list[str]]:
+        """Study id -> exclusion reasons that bar ``use`` (verdict exclude or subgroup)."""
+        u = use if isinstance(use, EvidenceUse) else EvidenceUse.parse(use, field="use")
+        t = schema.study_exclusions
+        out: dict[str, list[str]] = {}
+        with self.engine.connect() as conn:
+            for sid, reason in conn.execute(select(t.c.study_id, t.c.reason)):
+                if effect(ExclusionReason(reason), u) != "use":
+                    out.setdefault(sid, []).append(reason)
+        return out
+
+    def interactions(self, mirna: str | None = None, gene: str | None = None, *,
+                     gated: bool = True) -> list[MirnaTargetInteraction]:
+        """miRNA-target interactions; ``gated`` (default) leaves out those from studies whose
+        exclusions bar interaction evidence (a retracted study), see :mod:`exomir.core.gates`.
+        ``gated=False`` returns every stored row (exports)."""
         t = schema.interactions
-        q = select(t.c.data).order_by(t.c.mirna, t.c.gene, t.c.id)
+        q = select(t.c.data, t.c.study_id).order_by(t.c.mirna, t.c.gene, t.c.id)
         if gene is not None:
             q = q.where(t.c.gene == gene.strip().upper())
+        barred = self.gated_study_ids(EvidenceUse.INTERACTIONS) if gated else {}
         with self.engine.connect() as conn:
-            out = [MirnaTargetInteraction.model_validate_json(r[0]) for r in conn.execute(q)]
+            out = [MirnaTargetInteraction.model_validate_json(r[0]) for r in conn.execute(q)
+                   if r[1] not in barred]
         if mirna is not None:
             mq = parse_mirna_name(mirna, field="mirna")
             out = [i for i in out if any(mirna_matches(mq, c) for c in find_mirna_names(i.mirna))]
@@ -318,6 +429,56 @@ class KnowledgeBase:
             q = q.where(t.c.prefix == Species.parse(species, field="species").mirbase_prefix)
         with self.engine.connect() as conn:
             return [MatureMirna(name=n, accession=a, sequence=s) for n, a, s in conn.execute(q)]
+
+    def syntheses(self, indication: str | Indication | None = None
+                  ) -> list[PublishedSynthesis]:
+        """Published pooled estimates (systematic reviews), a separate evidence type."""
+        t = schema.syntheses
+        q = select(t.c.data).order_by(t.c.id)
+        if indication is not None:
+            q = q.where(t.c.indication == Indication.parse(indication, field="indication").value)
+        with self.engine.connect() as conn:
+            return [PublishedSynthesis.model_validate_json(r[0]) for r in conn.execute(q)]
+
+    def provenance(self) -> dict[str, Any]:
+        """Which database this is and what contributed to it: the curated dataset (its
+        SHA-256) and every recorded import (time, files, counts), with the rows each origin
+        still holds per table. For reports: 'which database and which imported sources'."""
+        def meta(conn: Connection, key: str) -> str | None:
+            row = conn.execute(select(schema.meta.c.value).where(
+                schema.meta.c.key == key)).first()
+            return row[0] if row else None
+
+        with self.engine.connect() as conn:
+            rows: dict[str, dict[str, int]] = {}
+            for table in (schema.studies, schema.interactions, schema.syntheses):
+                for origin, n in conn.execute(select(table.c.origin, func.count()).group_by(
+                        table.c.origin)):
+                    rows.setdefault(origin, {})[table.name] = int(n)
+            imports = [{"id": i, "origin": f"import:{i}", "at": at,
+                        "sources": json.loads(src), "counts": json.loads(cnt),
+                        "rows_now": rows.get(f"import:{i}", {})}
+                       for i, at, src, cnt in conn.execute(select(
+                           schema.imports.c.id, schema.imports.c.at, schema.imports.c.sources,
+                           schema.imports.c.counts).order_by(schema.imports.c.id))]
+            collections = {c: int(n) for c, n in conn.execute(select(
+                schema.gene_sets.c.collection, func.count()).group_by(
+                schema.gene_sets.c.collection))}
+            mirnas = conn.execute(select(func.count()).select_from(schema.mirnas)).scalar()
+            return {
+                "database": "embedded (shipped curated dataset, in memory, read-only)"
+                if self.embedded else _redact(self.url),
+                "embedded": self.embedded,
+                "read_only": self.read_only,
+                "schema_version": meta(conn, "schema_version"),
+                "curated_sha256": meta(conn, "curated_sha256"),
+                "rows_by_origin": rows,
+                "imports": imports,
+                "other_user_rows": {o: r for o, r in rows.items()
+                                    if o not in ("curated",) and not o.startswith("import:")},
+                "gene_set_collections": collections,
+                "mature_mirnas": int(mirnas or 0),
+            }
 
     def trials(self, indication: str | Indication | None = None) -> list[ClinicalTrial]:
         t = schema.trials
@@ -340,7 +501,7 @@ class KnowledgeBase:
         interactions (curated, for the indication's studies' miRNAs or from its studies)
         and arm-level outcomes."""
         studies = self.studies()
-        inter = self.interactions()
+        inter = self.interactions(gated=False)
         trials = self.trials()
         out: dict[str, dict[str, int]] = {}
         groups: dict[str, list[Study]] = {"all": studies}
@@ -359,6 +520,9 @@ class KnowledgeBase:
                 "interactions": len(inter) if key == "all" else
                 sum(1 for i in inter if i.study_id in ids),
                 "arm_outcomes": sum(len(a.outcomes) for s in group for a in s.arms),
+                "studies_with_exclusions": sum(1 for s in group if s.exclusions),
+                "retracted": sum(1 for s in group if any(
+                    e.reason == ExclusionReason.RETRACTED for e in s.exclusions)),
                 "studies_with_arm_data": sum(1 for s in group if s.arms),
                 "trials": len(trials) if key == "all" else
                 sum(1 for t in trials if t.indication.value == key),
@@ -400,6 +564,11 @@ def _no_duplicates(keys: list[str], field: str) -> None:
             raise InputError("duplicate id in one import", field=field, value=k, line=n,
                              accepted="each id once per file")
         seen.add(k)
+
+
+def _redact(url: str) -> str:
+    """A database URL without its password."""
+    return re.sub(r"://([^:/@]+):[^@]*@", r"://\1:***@", url)
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:

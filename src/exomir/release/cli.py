@@ -17,7 +17,13 @@ from exomir.release.depot import ENDPOINTS
 from exomir.release.fit import KP_LIMITS, fit_models
 from exomir.release.io import read_release_csv
 from exomir.release.models import MODELS
-from exomir.release.profile import ModelProfile, from_model, vehicle_preset
+from exomir.release.profile import (
+    ModelProfile,
+    from_fit,
+    from_model,
+    vehicle_preset,
+    write_profile,
+)
 
 console = Console(width=None if Console().is_terminal else 180)
 release_app = typer.Typer(help="Vehicle release kinetics: fit, compare and simulate release "
@@ -50,6 +56,9 @@ def fit_cmd(
     fmt: Annotated[str, typer.Option("--format", help="table or json")] = "table",
     plot: Annotated[Path | None, typer.Option("--plot", help="Write a figure (.png/.svg/.pdf)."
                                               )] = None,
+    profile_out: Annotated[Path | None, typer.Option(
+        "--profile-out", help="Write the recommended model as a release profile (JSON) for "
+        "'exomir simulate --release-profile' or a spec's body.release_profile.")] = None,
 ) -> None:
     """Fit release models, rank them (AICc) and recommend one."""
     _check_format(fmt)
@@ -62,6 +71,8 @@ def fit_cmd(
         from exomir.release.plot import plot_fit
 
         plot_fit(report, plot)
+    if profile_out is not None:
+        write_profile(from_fit(report), profile_out)
     if fmt == "json":
         typer.echo(json.dumps(report.to_dict(), indent=2, default=float))
         return
@@ -90,6 +101,8 @@ def fit_cmd(
         console.print(f"note: {note}")
     if plot is not None:
         console.print(f"figure written to {plot}")
+    if profile_out is not None:
+        console.print(f"release profile written to {profile_out}")
 
 
 @release_app.command("compare")

@@ -8,8 +8,11 @@ peak so the cumulative fraction never decreases.
 
 from __future__ import annotations
 
+import json
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -108,6 +111,52 @@ def from_fit(fit: ModelFit | FitReport, *, stability_loss_per_day: float | None 
         stability_loss_per_day=k, origin="fit",
         extra={"ci95": {p.name: [p.ci_low, p.ci_high] for p in chosen.params},
                "R2_adj": chosen.r2_adj, "AICc": chosen.aicc})
+
+
+PROFILE_FILE_KIND = "exomir.release_profile"
+
+
+def write_profile(profile: ModelProfile, path: str | Path) -> Path:
+    """Write a profile as JSON (``exomir release fit --profile-out``); read back by
+    :func:`load_profile` and accepted by ``exomir simulate --release-profile`` and the
+    simulate spec's ``body.release_profile``."""
+    p = Path(path)
+    data = {"kind": PROFILE_FILE_KIND, "version": 1, "time_unit": "day",
+            **profile.to_dict()}
+    p.write_text(json.dumps(data, indent=1, default=float) + "\n", encoding="utf-8")
+    return p
+
+
+def load_profile(path: str | Path) -> ModelProfile:
+    """Read a release profile file written by :func:`write_profile` (InputError naming the
+    file and field when it is not one)."""
+    from exomir.core.files import read_mapping
+
+    p = Path(path)
+    data = read_mapping(p, accepted=f"a JSON file written by 'exomir release fit "
+                                    f"--profile-out' (kind: {PROFILE_FILE_KIND})")
+    if data.get("kind") != PROFILE_FILE_KIND:
+        raise InputError("not a release profile file", source=p, field="kind",
+                         value=data.get("kind"), accepted=PROFILE_FILE_KIND)
+    if data.get("time_unit", "day") != "day":
+        raise InputError("release profile time unit must be days", source=p,
+                         field="time_unit", value=data.get("time_unit"), accepted="day")
+    params = data.get("params")
+    if not isinstance(params, dict) or not all(
+            isinstance(v, int | float) and math.isfinite(v) for v in params.values()):
+        raise InputError("params must map names to finite numbers", source=p, field="params",
+                         accepted="{name: number}")
+    loss = data.get("stability_loss_per_day", 0.0)
+    if not isinstance(loss, int | float):
+        raise InputError("not a number", source=p, field="stability_loss_per_day", value=loss,
+                         accepted="rate >= 0 per day")
+    try:
+        prof = from_model(str(data.get("model")), params,
+                          stability_loss_per_day=float(loss), name=str(data.get("name", "")))
+    except InputError as exc:
+        raise exc.located(p) from None
+    prof.origin = f"profile file {p.name}"
+    return prof
 
 
 def vehicle_preset(name: str) -> ReleaseProfile:

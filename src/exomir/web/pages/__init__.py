@@ -1,0 +1,1 @@
+"""HTML pages: the same data functions as the API, rendered with the templates."""
