@@ -12,8 +12,8 @@ from exomir.calibrate.objective import NegLogLikelihood
 from exomir.calibrate.problem import CalibrationProblem, load_problem
 
 SIGMA = 0.1
-ROWS = [("plasma", 5 / 1440), ("plasma", 1 / 24), ("plasma", 4 / 24), ("plasma", 0.5),
-        ("liver", 4 / 24)]
+ROWS = [("plasma_pct_id", 5 / 1440), ("plasma_pct_id", 1 / 24), ("plasma_pct_id", 4 / 24),
+        ("plasma_pct_id", 0.5), ("liver_pct_id", 4 / 24)]
 
 
 def write_problem(folder: Path) -> Path:
@@ -32,8 +32,8 @@ spec:
   days: 1
 conditions: [{{id: iv}}]
 observables:
-  - {{id: plasma, kind: plasma_pct_id, noise: lognormal, sigma: {SIGMA}}}
-  - {{id: liver, kind: organ_pct_id, tissue: liver, noise: lognormal, sigma: {SIGMA}}}
+  - {{id: plasma_pct_id, kind: plasma_pct_id, noise: lognormal, sigma: {SIGMA}}}
+  - {{id: liver_pct_id, kind: organ_pct_id, tissue: liver, noise: lognormal, sigma: {SIGMA}}}
 data: [syn.csv]
 parameters:
   - {{id: k_liver_uptake, scale: log10, lower: 5, upper: 500}}

@@ -62,9 +62,9 @@ def test_bad_csv_row_names_file_line_field_value(tmp_path: Path, line: int, old:
 
 
 @pytest.mark.parametrize(("old", "new", "field"), [
-    ("{id: k_heal,", "{id: k_heal_typo,", "parameters[0].id"),
+    ("{id: k_contraction,", "{id: k_contraction_typo,", "parameters[0].id"),
     ("kind: wound_closure_pct", "kind: wound_area", "observables[0].kind"),
-    ("lower: 0.05, upper: 5", "lower: 5, upper: 0.05", "parameters[2].lower"),
+    ("lower: 0.05, upper: 5", "lower: 5, upper: 0.05", "parameters[0].lower"),
     ("noise: normal", "noise: poisson", "observables[0].noise"),
     ("route: topical", "route: teleport", "delivery.route"),
 ])

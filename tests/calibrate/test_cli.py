@@ -34,7 +34,7 @@ def test_user_wound_arms_fit_identify_and_simulate(tmp_path: Path) -> None:
     assert res.exit_code == 0, res.output
     summary = json.loads(res.output)["problems"][0]
     verdicts = {p["parameter"]: p["identifiability"] for p in summary["parameters"]}
-    assert verdicts["k_heal"] == "identifiable" and verdicts["emax_ev"] == "identifiable"
+    assert verdicts["k_contraction"] == "identifiable" and verdicts["emax_ev"] == "identifiable"
     assert verdicts["k_effect"] != "identifiable"  # three dose arms do not pin its timescale
     cal = load_calibrated(out / "calibrated.json")
     assert [p.name for p in cal.uncertain()] == ["k_effect"]

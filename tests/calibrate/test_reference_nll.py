@@ -1,7 +1,8 @@
 """exomir's negative log-likelihood equals petab's (petab.v1.calculate_llh) on libRoadRunner's
-simulation of the exported SBML, for five problems: the three built-ins (one arm with a local
-half-life observable; four arms with vehicle depots and an estimated model error; two rat arms
-of the pain outcome) and two user-style problems (three topical arms; plasma concentration,
+simulation of the exported SBML, for six problems: the four built-ins (one arm with a local
+half-life observable; four arms with vehicle depots, mechanism switches per arm and an
+estimated model error; three rat arms with both pain read-outs and their cut-offs; one human
+arm) and two user-style problems (three topical arms; plasma concentration,
 organ %ID/g, a formula observable, an estimated noise SD and a per-arm fixed parameter).
 
 Tolerance: relative 1e-6 (the issue's bar); both solvers run at rtol ~1e-10, so the observed
@@ -25,7 +26,7 @@ pytest.importorskip("petab")
 
 DATA = Path(__file__).parent / "data"
 PROBLEMS = ["builtin:pk_iv_mouse", "builtin:v3_wound_chen2024", "builtin:v4_pain_hsu2020",
-            "file:wound_user", "file:kinds"]
+            "builtin:human_dfu_sheehan2003", "file:wound_user", "file:kinds"]
 
 
 def _load(name: str):  # type: ignore[no-untyped-def]

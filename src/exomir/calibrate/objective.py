@@ -149,21 +149,32 @@ class NegLogLikelihood:
 
     def _namespace(self, arm: _Arm, res: Any, lin: Sequence[Mapping[str, float]]
                    ) -> dict[str, Any]:
+        """SBML ids -> arrays (S, T) or (S, 1): states, flat parameters, state rates
+        ``d_<state>`` and the body's SBML read-outs, with the arm's prefix (table
+        parameters and noise parameters unprefixed)."""
+        from exomir.body.sbml import observables
+
         P = arm.cond.prefix
         model = arm.cond.model
-        ns: dict[str, Any] = {"time": arm.times[None, :]}
         table = {p.name for p in model.table}
+        local: dict[str, Any] = {"time": arm.times[None, :]}
         for k, v in res.params.items():
-            ns[k if k in table else P + k] = np.asarray(v)[:, None]
+            local[k] = np.asarray(v)[:, None]
         for i, s in enumerate(model.species):
-            ns[P + s] = res.Y[:, i, :]
+            local[s] = res.Y[:, i, :]
         if arm.needs_rates:
             ev = Evaluator(model, res.params)
             dy = np.empty_like(res.Y)
             for j, t in enumerate(arm.times):
                 dy[:, :, j] = ev.rhs(float(t), np.ascontiguousarray(res.Y[:, :, j].T))[0].T
             for i, s in enumerate(model.species):
-                ns[f"{P}d_{s}"] = dy[:, i, :]
+                local[f"d_{s}"] = dy[:, i, :]
+        with np.errstate(all="ignore"):
+            for oid, (infix, _unit) in observables(model).items():
+                local[oid] = parse_formula(infix, f"body observable {oid}")(local)
+        ns: dict[str, Any] = {"time": local.pop("time")}
+        for k, v in local.items():
+            ns[k if k in table else P + k] = v
         for p in self.problem.parameters:  # noise parameters used in observable formulas
             if p.id not in ns:
                 ns[p.id] = np.array([v[p.id] for v in lin])[:, None]

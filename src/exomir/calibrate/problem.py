@@ -192,9 +192,10 @@ KINDS: dict[str, tuple[str, str]] = {
     "organ_pct_id": ("%ID", "100 * {P}{tissue} / {P}dose"),
     "organ_pct_id_per_g": ("%ID/g", "100 * {P}{tissue} / {P}dose / {mass}"),
     "plasma_local_half_life": ("min", "-ln(2) * {P}plasma / {P}d_plasma * 1440"),
+    # read-outs the body's SBML defines as assignment rules (exomir.body.sbml.observables)
     "wound_closure_pct": ("%", "100 * {P}wound_closure"),
-    "paw_withdrawal_threshold_g": ("g", "pwt_baseline * exp(-sensitization_depth * "
-                                        "{P}sensitization)"),
+    "paw_withdrawal_threshold_g": ("g", "{P}paw_withdrawal_threshold"),
+    "paw_withdrawal_latency_s": ("s", "{P}paw_withdrawal_latency"),
     "knockdown": ("dimensionless", "1 - {P}protein_{gene}"),
 }
 _ORGAN_KEY = {"skin_wound": "skin"}
@@ -295,9 +296,12 @@ def same_structure(conds: Sequence[Condition]) -> bool:
 def block_symbols(model: BodyModel) -> set[str]:
     """Ids that belong to one arm's SBML block (states, their rates d_<state>, and the flat
     parameters that are not body-table parameters)."""
+    from exomir.body.sbml import observables
+
     table = {p.name for p in model.table}
     flat = set(model.flat_params())
-    return set(model.species) | {f"d_{s}" for s in model.species} | (flat - table)
+    return (set(model.species) | {f"d_{s}" for s in model.species} | (flat - table)
+            | set(observables(model)))
 
 
 # ----------------------------------------------------------------------------- data
@@ -453,7 +457,8 @@ def data_lines(path: Path) -> list[int]:
 # ----------------------------------------------------------------------------- short form
 
 _ARM_KEYS = {"id", "label", "dose", "route", "vehicle", "cargo", "parameters", "times_days",
-             "body", "diabetic", "targets", "copies_per_vesicle", "days"}
+             "body", "diabetic", "targets", "copies_per_vesicle", "days", "mechanisms",
+             "vehicle_type", "release_preset", "description"}
 _OBS_KEYS = {"id", "kind", "formula", "unit", "noise", "sigma", "sigma_note", "model_error",
              "tissue", "gene", "label", "sigma_bounds"}
 _PAR_KEYS = {"id", "scale", "lower", "upper", "nominal", "estimate", "note", "unit"}
@@ -488,7 +493,10 @@ def _arm_spec(base: dict[str, Any], arm: Mapping[str, Any], src: str, where: str
         d["cargo"] = arm["cargo"]
     if "days" in arm:
         d["days"] = arm["days"]
-    for k in ("vehicle", "diabetic", "targets", "copies_per_vesicle"):
+    if "description" in arm:
+        d["delivery"] = {**dict(d.get("delivery") or {}), "description": arm["description"]}
+    for k in ("vehicle", "diabetic", "targets", "copies_per_vesicle", "mechanisms",
+              "vehicle_type", "release_preset"):
         if k in arm:
             body[k] = arm[k]
     body.update(arm.get("body") or {})
@@ -545,6 +553,13 @@ def _from_mapping(data: Mapping[str, Any], src: str, base_dir: Path | None
     if len(species) > 1 or len(ind) > 1:
         raise InputError("all arms of one problem share indication and species", source=src,
                          field="conditions", value=sorted(str(s) for s in species | ind))
+    # table values an arm's spec changes (mechanism switches, body.parameters) become that
+    # arm's fixed values (PEtab condition-table entries): the SBML blocks share one table
+    ref = next(iter(conditions.values())).model.table
+    for c in conditions.values():
+        for q in c.model.table:
+            if q.name not in c.fixed and q.value != ref[q.name].value:
+                c.fixed[q.name] = q.value
     shared = len(conditions) == 1 or same_structure(list(conditions.values()))
     for c in conditions.values():
         c.prefix = "" if shared else f"{c.id}{SEP}"
@@ -553,7 +568,7 @@ def _from_mapping(data: Mapping[str, Any], src: str, base_dir: Path | None
             if k not in table:
                 raise InputError("unknown parameter", source=src,
                                  field=f"conditions.{c.id}.parameters", value=k,
-                                 accepted="body-model parameters (exomir simulate --params)")
+                                 accepted="body-model parameters (exomir simulate --param-table)")
 
     # observables (user-facing) -----------------------------------------------------
     obs_raw = data.get("observables")
@@ -626,7 +641,7 @@ def _from_mapping(data: Mapping[str, Any], src: str, base_dir: Path | None
         pid_ = str(p.get("id", ""))
         if pid_ not in table0:
             raise InputError("unknown parameter", source=src, field=f"{where}.id", value=pid_,
-                             accepted="body-model parameters (exomir simulate --params)")
+                             accepted="body-model parameters (exomir simulate --param-table)")
         tp = table0[pid_]
         scale = str(p.get("scale", "log10"))
         if scale not in SCALES:

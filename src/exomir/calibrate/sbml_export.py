@@ -1,19 +1,16 @@
 """The SBML of a calibration problem: one block per arm, body-model parameters shared.
 
-Starts from :func:`exomir.body.sbml.to_sbml` for each arm's model. Two additions make the file a
-PEtab model whose parameters can be changed by any tool:
+Starts from :func:`exomir.body.sbml.to_sbml` for each arm's model. Changed and added here:
 
-* **derived parameters as assignment rules.** ``body.sbml`` writes derived flat parameters
-  (``vmax_liver = k_liver_uptake * km_mps * mps_factor``, ``k_heal_eff`` ...) as numbers;
-  here each becomes an assignment rule over the table parameters (:func:`derived_formulas`),
-  so setting ``k_liver_uptake`` changes ``vmax_liver``. Every export checks the formulas
-  against ``BodyModel.flat_params`` at two random parameter draws and refuses to write a file
-  that disagrees (rel. 1e-12), so a change of the body model cannot silently break them.
-* **rates of states** ``d_<state>`` (assignment rules copied from the state's rate rule) for
+* derived parameters (initial assignments over the table parameters in ``body.sbml``) become
+  assignment rules, so any tool that sets an estimated parameter changes them;
+* the t = 0 dose as initial assignments over ``dose`` (so a PEtab condition can set the dose
+  of arms that share one block);
+* rates of states ``d_<state>`` (assignment rules copied from the state's rate rule) for
   observables such as the local half-life -ln2 * P / (dP/dt).
 
-With several arms, every id of an arm's block except the body-table parameters is prefixed
-``<arm>__``; the table parameters (estimated or fixed) exist once.
+With several arms of different structure, every id of an arm's block except the body-table
+parameters is prefixed ``<arm>__``; the table parameters (estimated or fixed) exist once.
 """
 
 from __future__ import annotations
@@ -23,63 +20,9 @@ from collections.abc import Iterable
 import numpy as np
 
 from exomir.body.model import BodyModel
-from exomir.body.params import profile
 from exomir.core import InputError
 
 RATE_PREFIX = "d_"
-
-
-def derived_formulas(model: BodyModel) -> dict[str, str]:
-    """SBML infix of every derived flat parameter that depends on table parameters."""
-    spec = model.spec
-    inj = profile(spec.therapy.indication.value).get("injured_tissue")
-    rvg = (spec.therapy.delivery.targeting_ligand or "").strip().lower().startswith("rvg")
-    lig = "rvg_factor" if rvg else "ligand_factor"
-    f = {
-        "vmax_liver": "k_liver_uptake * km_mps * mps_factor",
-        "vmax_spleen": "k_spleen_uptake * km_mps * mps_factor",
-        "k_brain_in": f"k_brain_uptake * {lig}" + (" * homing_factor" if inj == "brain" else ""),
-        "k_spinal_in": f"k_spinal_uptake * {lig}"
-                       + (" * homing_factor" if inj == "spinal_cord_drg" else ""),
-        "k_skin_in": "k_skin_uptake" + (" * homing_factor" if inj == "skin_wound" else ""),
-        "vmax_cells": "vmax_cell_uptake * n_target_cells",
-        "inv_n_cells": "1 / n_target_cells",
-        "escape_per_cell": "cpv * f_escape / n_target_cells",
-    }
-    for t in ("liver", "spleen", "lung", "kidney", "rest"):
-        f[f"k_{t}_in"] = f"k_{t}_uptake"
-    if model.outcome == "wound_closure":
-        k = "k_heal"
-        if spec.diabetic:
-            k += " * diabetic_heal_factor"
-        if spec.route.is_vehicle:
-            k += " * (1 + vehicle_heal_gain)"
-        f["k_heal_eff"] = k
-    return f
-
-
-def check_derived(model: BodyModel, formulas: dict[str, str], seed: int = 0) -> None:
-    """The formulas must reproduce ``flat_params`` at random table values (else refuse)."""
-    from exomir.calibrate.formula import parse_formula
-
-    rng = np.random.default_rng(seed)
-    table = {p.name: p.value for p in model.table}
-    for _ in range(2):
-        vals = {k: v * float(np.exp(rng.normal(0.0, 0.3))) if v != 0 else v
-                for k, v in table.items()}
-        flat = {k: float(np.asarray(v)[0]) for k, v in model.flat_params(vals).items()}
-        base = {k: float(np.asarray(v)[0]) for k, v in model.flat_params().items()}
-        for name, v in flat.items():
-            if name in table:
-                continue
-            if name in formulas:
-                got = float(parse_formula(formulas[name])(flat))
-                if not np.isclose(got, v, rtol=1e-12, atol=0.0):
-                    raise RuntimeError(f"derived parameter {name}: formula "
-                                       f"{formulas[name]!r} gives {got!r}, body gives {v!r}")
-            elif not np.isclose(v, base[name], rtol=1e-12, atol=0.0):
-                raise RuntimeError(f"derived parameter {name} depends on table parameters but "
-                                   "has no formula in calibrate.sbml_export.derived_formulas")
 
 
 def block_document(model: BodyModel, rates: Iterable[str] = ()) -> object:
@@ -90,16 +33,20 @@ def block_document(model: BodyModel, rates: Iterable[str] = ()) -> object:
 
     doc = libsbml.readSBMLFromString(to_sbml(model))
     m = doc.getModel()
-    formulas = derived_formulas(model)
-    check_derived(model, formulas)
-    present = {m.getParameter(i).getId() for i in range(m.getNumParameters())}
-    for name, infix in formulas.items():
-        if name not in present:
-            continue
-        m.getParameter(name).setConstant(False)
+    # derived parameters: initial assignments -> assignment rules (same value, the table
+    # parameters are constant). libRoadRunner (and so pyPESTO's roadrunner objective) sets a
+    # parameter's current value and resets, which does not re-run parameter initial
+    # assignments: an estimated k_liver_uptake would leave vmax_liver unchanged.
+    for i in reversed(range(m.getNumInitialAssignments())):
+        ia = m.getInitialAssignment(i)
+        par = m.getParameter(ia.getSymbol())
+        if par is None:
+            continue  # species initial amounts: reset re-evaluates these
+        par.setConstant(False)
         ar = m.createAssignmentRule()
-        ar.setVariable(name)
-        ar.setMath(libsbml.parseL3Formula(infix))
+        ar.setVariable(par.getId())
+        ar.setMath(ia.getMath().deepCopy())
+        m.removeInitialAssignment(i)
     # the t = 0 dose as initial assignments over ``dose`` (so a PEtab condition can set it)
     if model.dose_times and model.dose_times[0] == 0.0:
         one = {k: np.asarray(v)[:1] for k, v in model.flat_params().items()}
@@ -107,7 +54,7 @@ def block_document(model: BodyModel, rates: Iterable[str] = ()) -> object:
         jump = model.dose_jump(one)[0]
         dose = float(one["dose"][0])
         for i, sid in enumerate(model.species):
-            if jump[i] != 0.0 and dose > 0:
+            if jump[i] != 0.0 and dose > 0 and m.getInitialAssignmentBySymbol(sid) is None:
                 ia = m.createInitialAssignment()
                 ia.setSymbol(sid)
                 ia.setMath(libsbml.parseL3Formula(f"{float(y0[i])!r} + "
@@ -168,6 +115,10 @@ def problem_sbml(blocks: list[tuple[str, BodyModel, set[str]]], model_id: str) -
             r = m.getRule(i)
             if r.getVariable() in idset:
                 r.setVariable(prefix + r.getVariable())
+        for i in range(m.getNumInitialAssignments()):
+            ia = m.getInitialAssignment(i)
+            if ia.getSymbol() in idset:
+                ia.setSymbol(prefix + ia.getSymbol())
         for i in range(m.getNumEvents()):
             ev = m.getEvent(i)
             for j in range(ev.getNumEventAssignments()):
@@ -182,11 +133,7 @@ def problem_sbml(blocks: list[tuple[str, BodyModel, set[str]]], model_id: str) -
             par = m.getParameter(i)
             pid = par.getId()
             if pid in table:
-                if pid in shared:
-                    if not np.isclose(shared[pid], par.getValue(), rtol=1e-12):
-                        raise InputError("arms differ in a body parameter; set it per arm in "
-                                         "conditions[].parameters instead", field="spec.body."
-                                         "parameters", value=pid)
+                if pid in shared:  # per-arm values are PEtab condition-table entries
                     continue
                 shared[pid] = par.getValue()
             else:
@@ -194,6 +141,8 @@ def problem_sbml(blocks: list[tuple[str, BodyModel, set[str]]], model_id: str) -
             um.addParameter(par)
         for i in range(m.getNumRules()):
             um.addRule(m.getRule(i))
+        for i in range(m.getNumInitialAssignments()):
+            um.addInitialAssignment(m.getInitialAssignment(i))
         for i in range(m.getNumEvents()):
             ev = m.getEvent(i)
             if ev.isSetId():
