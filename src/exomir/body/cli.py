@@ -151,8 +151,8 @@ def simulate_cmd(
                 cal_over = {k: v for k, v in draw_parameters(
                     model, subjects, seed, True, calibration).items() if k in names}
             att = attribute(model, subjects, seed, day=attribution_day, rtol=rtol,
-                            overrides=cal_over, engine=engine,
-                            threads=threads)  # type: ignore[arg-type]
+                            overrides=cal_over, threads=threads,
+                            engine=engine)  # type: ignore[arg-type]
     summ = result.summary()
     conv = dose_conversion(s)
     if out is not None:

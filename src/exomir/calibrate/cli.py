@@ -113,6 +113,9 @@ def calibrate_cmd(
     to_petab: Annotated[Path | None, typer.Option("--to-petab", help="Write the PEtab v1 "
                                                   "files (and SBML) to this folder; no fit.")]
         = None,
+    constant_noise: Annotated[bool, typer.Option(
+        "--constant-noise", help="With --to-petab: per-row SDs as constant noise formulas "
+        "(for pyPESTO's roadrunner objective).")] = False,
     fmt: Annotated[str, typer.Option("--format", help="table or json.")] = "table",
     rtol: Annotated[float, typer.Option(help="Solver relative tolerance.")] = 1e-9,
     engine: Annotated[str, typer.Option(help="auto, compiled or numpy.")] = "auto",
@@ -147,7 +150,7 @@ def calibrate_cmd(
 
         for pr in problems:
             d = to_petab if len(problems) == 1 else to_petab / pr.id
-            y = write_petab(pr, d)
+            y = write_petab(pr, d, constant_noise=constant_noise)
             issues = lint(y)
             if issues:
                 raise InputError(f"petab rejects the written problem: {issues[0]}", source=y)
