@@ -39,6 +39,19 @@ def rscript() -> str:
     return path
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _session_kb(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Module- and session-scoped fixtures run before the per-test one below: they get a
+    session knowledge base too, never the user's file in the user data directory."""
+    old = os.environ.get("EXOMIR_DB")
+    os.environ["EXOMIR_DB"] = str(tmp_path_factory.mktemp("kb-session") / "exomir.sqlite")
+    yield
+    if old is None:
+        os.environ.pop("EXOMIR_DB", None)
+    else:
+        os.environ["EXOMIR_DB"] = old
+
+
 @pytest.fixture(autouse=True)
 def _isolated_kb(tmp_path_factory: pytest.TempPathFactory,
                  monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:

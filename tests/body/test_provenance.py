@@ -32,7 +32,7 @@ from .helpers import make_spec
 ROOT = Path(__file__).resolve().parents[2]
 GROUPS = {"PK", "CSF", "routes", "vehicle", "repeat dosing", "cell uptake", "RISC",
           "target genes", "vesicle bioactivity", "dose", "mechanism switches",
-          "pathway weights", "outcome", "calibration design"}
+          "pathway weights", "outcome", "calibration design", "reporting"}
 
 
 @pytest.mark.parametrize("species", ["mouse", "rat", "human"])

@@ -47,7 +47,7 @@ def merged(shared_data: Path) -> pd.DataFrame:
     lens = pd.read_csv(d / "output" / "ORF_Sequences_sample.lengths.txt", sep="\t", header=None)
     orf_len = {g: int(n) for g, s, n in lens.itertuples(index=False) if s == 9606}
     scored = score_sites(scan(mirs, utrs), utrs, mature=dict(mirs), orf_lengths=orf_len,
-                         orfs=orfs, targetscan_6mer_site8=True)
+                         orfs=orfs, targetscan_compat=True)
     ref = pd.read_csv(d / "output" / "Targets.BL_PCT.context_scores.txt", sep="\t")
     ref = ref[ref["Species ID"] == 9606]
     m = scored.merge(ref, left_on=["target", "mirna", "utr_start"],
@@ -70,7 +70,7 @@ def test_site8_of_6mers_differs_from_targetscan_only_by_its_padding_artefact(
     mir = [("hsa-miR-608", "AGGGGUGGUGUUGGGACAGCUCCGU")]
     t = scan(mir, utrs)
     a = score_sites(t, utrs, mature=dict(mir))
-    b = score_sites(t, utrs, mature=dict(mir), targetscan_6mer_site8=True)
+    b = score_sites(t, utrs, mature=dict(mir), targetscan_compat=True)
     six = a.site_type == "6mer"
     assert (a.loc[~six, "Site8C"] == b.loc[~six, "Site8C"]).all()
 

@@ -42,3 +42,25 @@ def test_same_json_as_cli(tmp_path: Path, opts: dict) -> None:  # type: ignore[t
     assert res.exit_code == 0, res.output
     run = meta_analysis(read_meta_csv(f), **opts)
     assert json.loads(json.dumps(run.data, default=float)) == json.loads(res.output)
+
+
+def test_kb_meta_needs_a_meta_analysis_for_bias() -> None:
+    """The shipped wound pool is no meta-analysis: asking for small-study tests is an error
+    naming why (the CLI), or with strict=False a 'not run' line and the same synthesis."""
+    from exomir.core.errors import InputError
+    from exomir.evidence.run import kb_meta
+    from exomir.kb import embedded
+
+    plain = kb_meta(embedded(), "diabetic_wound", "wound_closure")
+    assert plain.run is None and plain.not_run == [] and plain.data["main"]["kind"] == "none"
+    with pytest.raises(InputError) as e:
+        kb_meta(embedded(), "diabetic_wound", "wound_closure", bias=True)
+    assert "need a meta-analysis" in str(e.value) and "k = 0" in str(e.value)
+    soft = kb_meta(embedded(), "diabetic_wound", "wound_closure", bias=True, loo=True,
+                   strict=False)
+    assert soft.data == plain.data
+    assert soft.not_run == ["not run: --bias, --leave1out (need a meta-analysis; the "
+                            "diabetic_wound pool has k = 0 (none))"]
+    with pytest.raises(InputError) as e:
+        kb_meta(embedded(), "diabetic_wound", "wound_closure", measure="OR")
+    assert e.value.field == "--measure"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -17,13 +18,15 @@ from exomir.kb import io as kbio
 from exomir.kb import open_kb
 
 runner = CliRunner()
+NewDb = Callable[[str], str]
 
 
-def test_seeded_on_first_use_and_reopened_without_duplicates(tmp_path: Path) -> None:
-    kb = open_kb(tmp_path / "a.sqlite")
+def test_seeded_on_first_use_and_reopened_without_duplicates(new_db: NewDb) -> None:
+    db = new_db("a")
+    kb = open_kb(db)
     first = kb.table_counts()
     assert first["studies"] >= 60 and first["trials"] == 8 and first["mirnas"] > 100
-    assert open_kb(tmp_path / "a.sqlite").table_counts() == first
+    assert open_kb(db).table_counts() == first
 
 
 def test_curated_studies_keep_their_sources(shared_data: Path) -> None:
@@ -91,7 +94,8 @@ def test_cli_stats_show_trials_version() -> None:
 
 @pytest.mark.parametrize("fmt", ["json", "csv"])
 @pytest.mark.parametrize("what", ["studies", "interactions", "trials", "mirnas", "syntheses"])
-def test_export_import_round_trip_is_lossless(tmp_path: Path, fmt: str, what: str) -> None:
+def test_export_import_round_trip_is_lossless(tmp_path: Path, fmt: str, what: str,
+                                              new_db: NewDb) -> None:
     out = tmp_path / f"export.{fmt}"
     res = runner.invoke(app, ["kb", "export", "--format", fmt, "--what", what, "--out", str(out)])
     assert res.exit_code == 0, res.output
@@ -105,7 +109,7 @@ def test_export_import_round_trip_is_lossless(tmp_path: Path, fmt: str, what: st
 
     before = get(src)
     assert before
-    empty = open_kb(tmp_path / "empty.sqlite", seed=False)
+    empty = open_kb(new_db("empty"), seed=False)
     assert get(empty) == []
     empty.import_records(kbio.read_records(out))
     after = get(empty)
@@ -171,6 +175,7 @@ def test_crash_mid_write_rolls_back(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     assert kb.table_counts() == before
 
 
+@pytest.mark.sqlite_only
 def test_duplicate_ids_rejected(tmp_path: Path) -> None:
     p = tmp_path / "dup.csv"
     p.write_text("id,indication\nX1,diabetic_wound\nX1,neuropathic_pain\n")
@@ -178,6 +183,7 @@ def test_duplicate_ids_rejected(tmp_path: Path) -> None:
         kbio.read_records(p)
 
 
+@pytest.mark.sqlite_only
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.binary(max_size=400), cut=st.integers(0, 2000), suffix=st.sampled_from([".json", ".csv"]))
 def test_random_and_truncated_input_never_escapes_or_writes(tmp_path: Path, data: bytes, cut: int,
@@ -199,8 +205,8 @@ def test_random_and_truncated_input_never_escapes_or_writes(tmp_path: Path, data
         assert kb.table_counts()["studies"] == before["studies"]
 
 
-def test_import_real_reference_files(shared_data: Path, tmp_path: Path) -> None:
-    db = tmp_path / "ref.sqlite"
+def test_import_real_reference_files(shared_data: Path, new_db: NewDb) -> None:
+    db = new_db("ref")
     files = [shared_data / "mirbase" / "mature.fa",
              shared_data / "mirtarbase" / "mirtarbase_v10_strong_pairs.tsv",
              shared_data / "genesets" / "msigdb_hallmark_v7.0.symbols.gmt"]

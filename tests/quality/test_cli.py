@@ -31,7 +31,9 @@ def test_misev_json() -> None:
                             "--format", "json"])
     assert r.exit_code == 0, r.output
     d = json.loads(r.output)
-    assert d["mandatory_met"] == 9 and d["mandatory_total"] == 10
+    # issue 17: the "if applicable" soluble-protein item is not counted as mandatory
+    assert d["mandatory_met"] == 9 and d["mandatory_total"] == 9
+    assert d["if_applicable_met"] == 0 and d["if_applicable_total"] == 1
 
 
 def test_nta_with_plot_and_dilution(tmp_path: Path) -> None:

@@ -42,7 +42,8 @@ def test_complete_record_scores_100() -> None:
     assert rep.completeness_pct == 100.0
     assert rep.missing == []
     met, total = rep.mandatory_met
-    assert met == total == 11
+    assert met == total == 9
+    assert rep.if_applicable_met == (2, 2)  # subtype and function claimed in COMPLETE
 
 
 def test_empty_record_scores_zero_and_explains() -> None:

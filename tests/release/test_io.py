@@ -49,7 +49,7 @@ def test_minutes_and_weeks(tmp_path: Path) -> None:
 def test_errors_are_located(tmp_path: Path, body: str, line: int, fld: str, msg: str) -> None:
     p = _write(tmp_path, body)
     with pytest.raises(InputError) as exc:
-        read_release_csv(p, released_unit="%")
+        read_release_csv(p, time_unit="h", released_unit="%")
     e = exc.value
     assert msg in str(e)
     assert e.line == line and e.field == fld and e.source == str(p)
@@ -58,18 +58,18 @@ def test_errors_are_located(tmp_path: Path, body: str, line: int, fld: str, msg:
 
 def test_above_100_within_noise_is_accepted(tmp_path: Path) -> None:
     d = read_release_csv(_write(tmp_path, "time,released,sd\n0,0,0\n1,50,2\n2,103,2\n"),
-                         released_unit="%")
+                         time_unit="h", released_unit="%")
     assert d.released[-1] == pytest.approx(1.03)
 
 
 def test_non_monotone_is_warning_not_error(tmp_path: Path) -> None:
     p = _write(tmp_path, "time,released\n0,0\n1,40\n2,30\n3,60\n")
     with pytest.warns(ReleaseDataWarning, match="decreases"):
-        d = read_release_csv(p, released_unit="%")
+        d = read_release_csv(p, time_unit="h", released_unit="%")
     assert any("decreases" in n for n in d.notes)
 
 
 def test_auto_unit_warns(tmp_path: Path) -> None:
     with pytest.warns(ReleaseDataWarning, match="percent"):
-        d = read_release_csv(_write(tmp_path, "time,released\n0,0\n1,40\n2,70\n"))
+        d = read_release_csv(_write(tmp_path, "time,released\n0,0\n1,40\n2,70\n"), time_unit="h")
     assert d.released.max() == pytest.approx(0.7)

@@ -125,6 +125,30 @@ def test_meta_upload_forest_equals_cli(page: Page, tmp_path: Path) -> None:
     page.check_clean()
 
 
+def test_meta_from_kb_shows_gates(page: Page) -> None:
+    """Pooling the shipped wound evidence from the page: nothing pooled (said so), the
+    kept-out studies with their reasons (RETRACTED among them), DW037 as a labelled single
+    study, the published syntheses alongside; then the listing of those syntheses."""
+    p = page.page
+    p.goto(page.base + "/meta")
+    p.select_option("#meta-indication", "diabetic_wound")
+    p.wait_for_selector("#meta-outcome option[value=wound_closure]", state="attached")
+    p.select_option("#meta-outcome", "wound_closure")
+    p.click("#meta-form button[type=submit]")
+    p.wait_for_selector("#meta-out #no-pool", timeout=60000)
+    out = p.inner_text("#meta-out")
+    assert p.locator("#pooled-estimate").count() == 0
+    assert "RETRACTED" in out and "DW002" in out and "DW037" in out
+    assert "single study" in p.inner_text("#headline")
+    assert "10.3389/fendo.2024.1375632" in out  # a published synthesis, shown alongside
+    assert "not run: --bias" in out  # the ticked small-study box needs a meta-analysis
+    page.shot("meta-kb-gates")
+    p.click("nav >> text=Published syntheses")
+    assert p.locator("#syntheses tbody tr").count() >= 1
+    assert "could be sourced" in p.inner_text("main")
+    page.check_clean()
+
+
 def test_api_docs_load_locally(page: Page) -> None:
     p = page.page
     p.goto(page.base + "/api/docs")

@@ -10,7 +10,9 @@ orders in which the mechanisms can be switched on):
 
     φ_i = Σ_{S ⊆ M∖{i}} |S|! (3 − |S| − 1)! / 3! · [y(S ∪ {i}) − y(S)],
 
-which sums exactly to the total (efficiency) for every subject. Also reported: the "switch
+which sums exactly to the total (efficiency) for every subject. The read-out day, the
+negligible gain and the "small miRNA share" threshold of the wording are table rows (group
+"reporting"). Also reported: the "switch
 one off" deltas y(all) − y(all ∖ {i}). y(∅) — every mechanism off — is the untreated outcome
 (:func:`exomir.body.simulate.untreated_spec`; a test holds the two equal to the solver's
 tolerance). A mechanism the spec switches off stays off in every combination (share 0).
@@ -36,11 +38,8 @@ from exomir.core import ReleaseProfile
 MECHANISMS = ("mirna", "vesicle", "vehicle")
 LABELS = {"mirna": "miRNA knockdown", "vesicle": "vesicle bioactivity (cargo-independent)",
           "vehicle": "vehicle/dressing"}
-SMALL_SHARE = 0.25  # the miRNA share counts as small below a quarter of the gain
-DEFAULT_DAY = {"wound_closure": 14.0, "pain_threshold": 21.0}
-# a gain smaller than this (outcome units) is reported as no gain
-NEGLIGIBLE_GAIN = {"wound_closure_pct": 0.5, "paw_withdrawal_threshold_g": 0.1,
-                   "paw_withdrawal_latency_s": 0.1}
+# reporting conventions are table rows (group "reporting"): report_day,
+# report_negligible_gain, report_small_mirna_share
 
 
 def coalitions() -> list[tuple[int, int, int]]:
@@ -85,6 +84,8 @@ class ReadoutAttribution:
     contributions: np.ndarray  # Shapley (3, N)
     switch_off: np.ndarray  # y(all) - y(all without i), (3, N)
     enabled: tuple[bool, bool, bool]
+    negligible: float = 0.0  # gain (outcome units) below which there is no meaningful gain
+    small_share: float = 0.25  # miRNA share below which the statement opens by saying so
 
     @property
     def untreated(self) -> np.ndarray:
@@ -102,14 +103,14 @@ class ReadoutAttribution:
         """Per-subject fraction of the gain per mechanism (3, N); NaN where the gain is
         negligible (the fraction is then not defined)."""
         tot = self.total
-        eps = NEGLIGIBLE_GAIN.get(self.observable, 1e-9)
+        eps = max(self.negligible, 1e-12)
         with np.errstate(invalid="ignore", divide="ignore"):
             sh = self.contributions / tot
         sh[:, np.abs(tot) < eps] = np.nan
         return sh
 
     def no_gain(self) -> bool:
-        return abs(float(np.median(self.total))) < NEGLIGIBLE_GAIN.get(self.observable, 1e-9)
+        return abs(float(np.median(self.total))) < max(self.negligible, 1e-12)
 
     def to_dict(self) -> dict[str, Any]:
         sh = self.shares()
@@ -161,7 +162,7 @@ class ReadoutAttribution:
         rest = "; ".join(f"{LABELS[m]} {pct(m)}" for m in others)
         if not self.enabled[0]:
             return f"The miRNA mechanism is switched off; {head}: {rest}."
-        if med["mirna"]["median"] < SMALL_SHARE:
+        if med["mirna"]["median"] < self.small_share:
             return (f"The miRNA cargo explains little of the predicted benefit: miRNA "
                     f"{pct('mirna')} of the gain; most comes from {rest} ({head}).")
         return f"miRNA knockdown {pct('mirna')} of the gain; {rest} ({head})."
@@ -212,7 +213,7 @@ def attribute(
     """
     model = spec if isinstance(spec, BodyModel) else build_model(spec, release)
     horizon = model.days
-    d = float(day) if day is not None else min(DEFAULT_DAY[model.outcome], horizon)
+    d = float(day) if day is not None else min(model.table.value("report_day"), horizon)
     if not 0 < d <= horizon:
         from exomir.core import InputError
 
@@ -225,9 +226,8 @@ def attribute(
     enabled = tuple(bool(model.table.value(f"mech_{m}")) for m in MECHANISMS)
     combos = coalitions()
     big: dict[str, np.ndarray] = {k: np.tile(v, len(combos)) for k, v in vals.items()}
-    for i, m in enumerate(MECHANISMS):
-        sw = np.concatenate([np.full(n, float(c[i] and enabled[i])) for c in combos])
-        big[f"mech_{m}"] = sw * np.tile(vals[f"mech_{m}"] > 0, len(combos))
+    for i, m in enumerate(MECHANISMS):  # a switch's own value when on (1 unless overridden)
+        big[f"mech_{m}"] = np.concatenate([vals[f"mech_{m}"] * float(c[i]) for c in combos])
     times = np.unique(np.concatenate([[0.0, d], np.linspace(0.0, horizon, 5)]))
     res = simulate(model, n * len(combos), variability=False, overrides=big, times=times,
                    rtol=rtol, engine=engine, threads=threads)
@@ -243,6 +243,9 @@ def attribute(
         for i in range(3):
             wo = tuple(0 if j == i else allc[j] for j in range(3))
             off[i] = values[allc] - values[wo]  # type: ignore[index]
-        readouts.append(ReadoutAttribution(key, unit, d, values, phi, off, enabled))  # type: ignore[arg-type]
+        readouts.append(ReadoutAttribution(
+            key, unit, d, values, phi, off, enabled,  # type: ignore[arg-type]
+            negligible=model.table.value("report_negligible_gain"),
+            small_share=model.table.value("report_small_mirna_share")))
     notes = [f"{n} subjects x 8 mechanism combinations in one batch (seed {seed})"]
     return Attribution(model=model, readouts=readouts, n_subjects=n, seed=seed, notes=notes)

@@ -120,6 +120,14 @@ def simulate_cmd(
     if out is not None and out.suffix.lower() not in (".parquet", ".csv"):
         raise InputError("unknown output type", field="--out", value=str(out),
                          accepted=".parquet, .csv")
+    from exomir.core.files import check_output, check_output_dir
+
+    if export_sbml is not None:  # outputs checked before the simulation runs
+        check_output(export_sbml, field="--export-sbml", suffixes=(".xml", ".sbml"))
+    if plot is not None:
+        check_output_dir(plot, field="--plot")
+    if out is not None:
+        check_output_dir(out.parent if str(out.parent) else Path("."), field="--out")
     rel = _release_option(release_preset, release_profile)
     if rel is not None and not s.route.is_vehicle:
         raise InputError("a release profile needs a vehicle route", field="delivery.route",
@@ -130,7 +138,7 @@ def simulate_cmd(
     horizon = float(days if days is not None else s.therapy.days)
     with Progress(TextColumn("simulating"), BarColumn(), TextColumn("day {task.completed:.1f}"),
                   TimeElapsedColumn(), console=Console(stderr=True),
-                  disable=fmt == "json") as prog:
+                  disable=fmt == "json", transient=True) as prog:
         task = prog.add_task("sim", total=horizon)
         from exomir.core.calibrated import load_calibrated
 
@@ -210,7 +218,7 @@ def simulate_cmd(
                      else f"{st.steps} (shared)") + f", rtol {rtol:g}")
     console.print(f"[yellow]note:[/] {UNCERTAINTY_NOTE}")
     if export_sbml is not None:
-        console.print(f"SBML written to {escape(str(export_sbml))}")
+        console.print(f"SBML written to {escape(str(export_sbml))}", soft_wrap=True)
     for p in plots:
         console.print(f"plot: {escape(p)}")
 

@@ -66,7 +66,7 @@ from exomir.body.solver import (
     StepSizeUnderflow,
 )
 
-KERNEL_VERSION = 4  # bump when the template changes (part of the cache key)
+KERNEL_VERSION = 5  # bump when the template changes (part of the cache key)
 
 
 class KernelUnavailable(RuntimeError):
@@ -245,17 +245,11 @@ def generate(model: BodyModel, ev: Evaluator, lu: SparseBatchLU) -> tuple[str, L
                 fparts.append((ix[s], f"d{fi}_{a}"))
         elif f.kind == "release":
             rel_used = True
-            rel_param = getattr(model.release, "param", None)
-            if isinstance(rel_param, str):
-                par(rel_param)  # the release rate is a parameter: register it first
             # aux[0] keeps the release rate at the last evaluated time; _dfdt runs right
             # after the evaluation at the step's start, so it reuses it
             val += [f"{v} = _rel(t, p, DT)", f"aux[0] = {v}"]
-            if isinstance(rel_param, str):  # first order: d/dt of k e^(-(k + kl) tau) exactly
-                dtl += [f"dv{fi} = -({par(rel_param)} + {par('k_depot_loss')}) * aux[0]"]
-            else:
-                dtl += [f"dd{fi} = max(1e-7, 1e-6 * abs(t))",
-                        f"dv{fi} = (_rel(t + dd{fi}, p, DT) - aux[0]) / dd{fi}"]
+            dtl += [f"dd{fi} = max(1e-7, 1e-6 * abs(t))",
+                    f"dv{fi} = (_rel(t + dd{fi}, p, DT) - aux[0]) / dd{fi}"]
         elif f.kind in ("wound", "pain_drive"):
             need_effect = True
             if f.kind == "wound":
@@ -360,9 +354,7 @@ def generate(model: BodyModel, ev: Evaluator, lu: SparseBatchLU) -> tuple[str, L
     rel_src = "def _F(x, p):\n    return 0.0\n"
     if rel_used:
         assert model.release is not None
-        pname = getattr(model.release, "param", None)
-        rel_names = {pname: par(pname)} if isinstance(pname, str) else {}
-        expr = translate_infix(model.release.sbml_infix("tau_x"), "tau_x", rel_names)
+        expr = translate_infix(model.release.sbml_infix("tau_x"), "tau_x")
         rel_src = f"def _F(x, p):\n    return {expr}\n"
     kl = par("k_depot_loss") if rel_used else "0.0"
     dose = par("dose") if rel_used else "0.0"
@@ -372,12 +364,8 @@ def generate(model: BodyModel, ev: Evaluator, lu: SparseBatchLU) -> tuple[str, L
     blocks = {"RHS": (rhs, ("t", "y", "dy")), "RHSJAC": (jac, ("t", "y", "dy")),
               "DFDT": (dfdt, ("t", "y", "out")), "LU": (lu_code, ()),
               "SOLVE": (sol, ("b", "x"))}
-    if rel_used and isinstance(getattr(model.release, "param", None), str):
-        kr = par(str(getattr(model.release, "param")))  # noqa: B009
-        term = f"r += {kr} * math.exp(-({kr} + {kl}) * tau)"  # analytic F' of first order
-    else:
-        term = ("lo = max(tau - FD_H, 0.0)\n            hi = tau + FD_H\n"
-                f"            r += math.exp(-{kl} * tau) * (_F(hi, p) - _F(lo, p)) / (hi - lo)")
+    term = ("lo = max(tau - FD_H, 0.0)\n            hi = tau + FD_H\n"
+            f"            r += math.exp(-{kl} * tau) * (_F(hi, p) - _F(lo, p)) / (hi - lo)")
     src = (header + "\n@njit(**_OPTS)\n" + rel_src
            + f"\n\n@njit(**_OPTS)\ndef _rel(t, p, DT):\n    r = 0.0\n"
            f"    for i in range(DT.size):\n        tau = t - DT[i]\n        if tau >= 0.0:\n"
@@ -624,9 +612,27 @@ def cache_dir() -> Path:
         probe.write_text("")
         probe.unlink()
     except OSError:
-        d = Path(tempfile.gettempdir()) / f"exomir-kernels-{os.getuid()}"
-        d.mkdir(parents=True, exist_ok=True)
+        d = _private_tmp_dir(Path(tempfile.gettempdir()) / f"exomir-kernels-{os.getuid()}")
     return d
+
+
+def _private_tmp_dir(d: Path) -> Path:
+    """``d`` if it is (or can be made) a real directory owned by this user and closed to
+    others (mode 0700); else a fresh private ``mkdtemp`` folder. Kernels are imported as
+    Python code, so a shared, predictable folder another user could create first is refused."""
+    try:
+        d.mkdir(mode=0o700, exist_ok=True)
+        st = os.lstat(d)
+        import stat
+
+        if (stat.S_ISDIR(st.st_mode) and not stat.S_ISLNK(st.st_mode)
+                and st.st_uid == os.getuid() and not st.st_mode & (stat.S_IWGRP | stat.S_IWOTH)):
+            if st.st_mode & 0o077:
+                os.chmod(d, 0o700)
+            return d
+    except OSError:
+        pass
+    return Path(tempfile.mkdtemp(prefix="exomir-kernels-"))
 
 
 def _load(src: str) -> ModuleType:
@@ -681,7 +687,7 @@ def compile_model(model: BodyModel, ev: Evaluator, order: list[int]) -> Kernel:
     lu = SparseBatchLU(len(model.species), ev.pattern, order)
     src, layout = generate(model, ev, lu)
     mod = _load(src)
-    if model.release is not None:
+    if any(f.kind == "release" for f in model.fluxes):
         _check_release(mod, model, layout)
     return Kernel(module=mod, layout=layout)
 
@@ -693,9 +699,6 @@ def _check_release(mod: ModuleType, model: BodyModel, layout: Layout) -> None:
     tau = np.concatenate([[0.0, 1e-4, 2e-4], np.linspace(0.0, model.days + 1.0, 211)[1:]])
     ref = np.asarray(rel.fraction_released(tau), dtype=float)
     p = np.zeros(layout.width)
-    pname = getattr(rel, "param", None)
-    if isinstance(pname, str):
-        p[layout.n_lin + layout.named.index(pname)] = float(getattr(rel, "rate"))  # noqa: B009
     got = np.array([mod._F(float(x), p) for x in tau])
     if not np.allclose(got, ref, rtol=1e-9, atol=1e-12):
         worst = float(np.max(np.abs(got - ref)))

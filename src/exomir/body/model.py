@@ -355,7 +355,12 @@ def build_model(spec: BodySpec, release: ReleaseProfile | None = None) -> BodyMo
         if route is Route.INTRANASAL:
             lin("nose_to_brain", "site", "k_nose_brain", [("brain", ())])
         lin("site_loss", "site", "k_site_loss", [])
-    if release is not None:
+    if isinstance(release, ParamFirstOrderRelease):
+        # first-order release with in-depot loss is linear in the depot: with
+        # depot(τ) = dose·e^(−(k + k_loss)τ), dose·e^(−k_loss τ)·F'(τ) = k·depot exactly
+        lin("release", "depot", release.param, [(dose_dest, ())])
+        lin("depot_loss", "depot", "k_depot_loss", [])
+    elif release is not None:
         fx.append(Flux("release", "release", (), ("dose", "k_depot_loss"),
                        (("depot", -1.0, ()), (dose_dest, 1.0, ()))))
         lin("depot_loss", "depot", "k_depot_loss", [])
@@ -560,9 +565,6 @@ class Evaluator:
             return np.zeros(self.N)
         lo = np.maximum(tau - h, 0.0)
         k = self.flat["k_depot_loss"]
-        if isinstance(rel, ParamFirstOrderRelease):  # analytic: F' = k e^(-k tau)
-            kr = self.flat[rel.param][:, None]
-            return np.asarray((kr * np.exp(-(kr + k[:, None]) * tau[None, :])).sum(axis=1))
         dF = (rel.fraction_released(tau + h) - rel.fraction_released(lo)) / (tau + h - lo)
         return np.asarray(np.exp(-np.outer(k, tau)) @ dF)
 

@@ -69,13 +69,8 @@ def flux_infix(model: BodyModel, f: Flux) -> str:
         assert rel is not None
         h = repr(RELEASE_FD_STEP_DAYS)
         parts = []
-        kr = getattr(rel, "param", None)
         for ti in model.dose_times:
             tau = f"(time - {ti!r})"
-            if isinstance(kr, str):  # parameter-driven first order: analytic F'
-                parts.append(f"piecewise({kr} * exp(-({kr} + k_depot_loss) * {tau}), "
-                             f"{tau} >= 0, 0)")
-                continue
             lo = f"piecewise({tau} - {h}, {tau} - {h} > 0, 0)"
             hi = f"({tau} + {h})"
             rate = (f"exp(-k_depot_loss * {tau}) * ({rel.sbml_infix(hi)} - "

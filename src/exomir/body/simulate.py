@@ -38,7 +38,6 @@ UNCERTAINTY_NOTE = ("pathway activity and outcome (wound closure, paw withdrawal
                     "functional forms and weights are assumptions calibrated to single "
                     "published studies (V3 Chen 2024, V4 Hsu 2020); read them as scenarios, "
                     "not predictions")
-KNOCKDOWN_THRESHOLD = 0.2  # knockdown counted as 'active' above 20 %
 MAX_OUTPUT_BYTES = 2 * 1024**3  # trajectories kept in memory (subjects x states x times x 8 B)
 MAX_SUBJECTS = 1_000_000
 RTOL_RANGE = (1e-12, 1e-2)
@@ -254,11 +253,13 @@ class Result:
                      (self.state(m.risc_state("endo"))
                       / self.state(m.risc_state("endo"))[:, :1]).min(axis=1)))
         dt = np.diff(t)
+        thr = m.table.value("report_knockdown_threshold")
         for g in m.genes:
             kd = obs[f"knockdown_{g}"]
             rows.append((f"peak_knockdown_{g}", "fraction", kd.max(axis=1)))
-            above = (kd[:, :-1] >= KNOCKDOWN_THRESHOLD) & (kd[:, 1:] >= KNOCKDOWN_THRESHOLD)
-            rows.append((f"days_knockdown_over_20pct_{g}", "day", (above * dt).sum(axis=1)))
+            above = (kd[:, :-1] >= thr) & (kd[:, 1:] >= thr)
+            rows.append((f"days_knockdown_over_{100 * thr:g}pct_{g}", "day",
+                         (above * dt).sum(axis=1)))
         for key, unit in self.outcome_keys():
             for d in outcome_days or [x for x in (4, 8, 12, 14, 21, 28) if x <= t[-1]]:
                 y = np.array([np.interp(d, t, row) for row in obs[key]])

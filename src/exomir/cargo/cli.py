@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-import pandas as pd
 import typer
 from rich.console import Console
+from rich.progress import Progress
 from rich.table import Table
+from rich.text import Text
 
 from exomir.core.errors import InputError
+
+if TYPE_CHECKING:  # pandas loads when a command runs, not at start-up
+    import pandas as pd
 
 console = Console()
 cargo_app = typer.Typer(help="Cargo design: miRNA target sites, context++ scores, pathway "
@@ -45,32 +49,76 @@ def scan_cmd(
     mask_5p: Annotated[int, typer.Option("--mask-5p", help="Mask the first N nt of each UTR "
                                          "(ribosome shadow; 0 = off).")] = 14,
     scores: Annotated[bool, typer.Option(help="Add context++ score columns.")] = True,
+    sa: Annotated[bool, typer.Option("--sa", help="Add site accessibility (ViennaRNA "
+                                     "RNAplfold W 80, L 40; about 8 kb/s per core).")] = False,
+    air: Annotated[Path | None, typer.Option(help="TargetScan AIR file (gene, start, end, "
+                                             "AIR %): isoform-weighted features and "
+                                             "weighted context++ scores.")] = None,
+    orf: Annotated[Path | None, typer.Option(help="ORF sequences (FASTA or TargetScan "
+                                             "table): ORF length and ORF 8mer terms.")] = None,
+    pct: Annotated[bool, typer.Option("--pct", help="Add PCT from the multi-species "
+                                      "alignment in --utr (needs --species and a "
+                                      "miR_Family_Info --mirna).")] = False,
+    targetscan_compat: Annotated[bool, typer.Option(
+        "--targetscan-compat", help="Reproduce TargetScan 7's public-code quirks "
+        "(see docs/cargo.md).")] = False,
+    threads: Annotated[int | None, typer.Option(help="Concurrent UTR chunks (default: CPUs).")
+                       ] = None,
     out: Annotated[Path | None, typer.Option(help="Write sites to .tsv or .parquet.")] = None,
 ) -> None:
     """Find canonical miRNA target sites in 3'UTRs (TargetScan 7 compatible)."""
-    from exomir.cargo.context import score_sites
     from exomir.cargo.inputs import read_mirnas, read_utrs
-    from exomir.cargo.sites import scan
+    from exomir.cargo.output import SiteWriter
+    from exomir.cargo.pipeline import scan_and_score
 
-    if out is not None and out.suffix not in (".tsv", ".parquet"):
-        raise InputError("output must end in .tsv or .parquet", field="out", value=str(out))
+    if out is not None:
+        from exomir.core.files import check_output
+
+        check_output(out, field="--out", suffixes=(".tsv", ".parquet"))
+    if threads is not None and not 1 <= threads <= 256:
+        raise InputError("out of range", field="--threads", value=threads, accepted="1 to 256")
     mirs = read_mirnas(mirna, species)
     utrs = read_utrs(utr, species)
-    with console.status(f"scanning {len(mirs)} miRNAs x {len(utrs)} UTRs"):
-        table = scan(mirs, utrs, site_types=_site_types(site_types), mask_5p=mask_5p)
-    if scores:
-        with console.status(f"scoring {len(table)} sites (context++)"):
-            frame = score_sites(table, utrs, mature=dict(mirs), mask_5p=mask_5p)
-    else:
-        frame = table.to_frame()
-    if out is None:
-        typer.echo(frame.to_csv(sep="\t", index=False, float_format="%.3f"), nl=False)
-    elif out.suffix == ".parquet":
-        frame.to_parquet(out, index=False)
-    else:
-        frame.to_csv(out, sep="\t", index=False, float_format="%.4f")
+    kw: dict[str, Any] = {"sa": sa, "targetscan_compat": targetscan_compat}
+    if air is not None:
+        from exomir.cargo.isoforms import read_airs
+
+        kw["airs"] = read_airs(air)
+    orfs = None
+    if orf is not None:
+        orfs = read_utrs(orf, species)
+        kw["orf_lengths"] = {t: len(s) for t, s in orfs}
+    pct_for = _pct_lookup(mirna, utr, species) if pct else None
+    err = Console(stderr=True)
+    with SiteWriter(out) as writer, Progress(console=err, transient=True) as bar:
+        task = bar.add_task(f"{len(mirs)} miRNAs x {len(utrs)} UTRs", total=None)
+        for table, sc in scan_and_score(
+                mirs, utrs, site_types=_site_types(site_types), mask_5p=mask_5p,
+                scores=scores, orfs=orfs, pct_for=pct_for, threads=threads,
+                progress=lambda done, total: bar.update(task, completed=done, total=total),
+                **kw):
+            writer.write(table, sc.columns if sc is not None else None)
     if out is not None:
-        console.print(f"{len(frame)} sites -> {out}")
+        err.print(f"{writer.rows} sites -> {out}")
+
+
+def _pct_lookup(mirna: Path, utr: Path, species: int | None) -> Any:
+    """PCT per site from the alignment in ``utr`` (exomir.cargo.conservation)."""
+    from exomir.cargo.conservation import conservation, site_pct
+    from exomir.cargo.inputs import is_fasta
+    from exomir.formats import read_mir_family_info, read_targetscan_utrs
+
+    if species is None:
+        raise InputError("--pct needs --species (the species whose sites are scored)",
+                         field="species")
+    if is_fasta(mirna) or is_fasta(utr):
+        raise InputError("--pct needs a TargetScan miR_Family_Info table (families with "
+                         "their species) and a TargetScan UTR_Sequences alignment",
+                         source=mirna if is_fasta(mirna) else utr)
+    fams = [(f.family, f.seed, f.taxa) for f in read_mir_family_info(mirna)]
+    cons = conservation(fams, [(u.id, int(u.taxon or 0), u.aligned or u.sequence)
+                               for u in read_targetscan_utrs(utr)])
+    return lambda table: site_pct(table, cons, species)
 
 
 def _predictions(mirna: Path | None, utr: Path | None, species: int
@@ -151,37 +199,42 @@ def rank_cmd(
     if fmt == "json":
         typer.echo(json.dumps(res.to_dict(), indent=1, default=str))
         return
+    from exomir.terminal import Column, print_table
+
+    cols = [Column("#", justify="right", no_wrap=True), Column("cargo (modality)"),
+            Column("score", justify="right", no_wrap=True), Column("benefit", justify="right"),
+            Column("harm", justify="right"), Column("off-target", justify="right"),
+            Column("why (gene contribution (evidence))"), Column("EXOmotif")]
     for size, cands in res.candidates.items():
-        t = Table(title=f"{indication}: best cargo of {size} miRNA(s)")
-        for col in ("#", "cargo (modality)", "score", "benefit", "harm", "off-target",
-                    "why (gene contribution (evidence))", "EXOmotif"):
-            t.add_column(col, no_wrap=col in ("#", "score"))
+        rows = []
         for i, c in enumerate(cands, 1):
             why = "; ".join(
                 f"{d['gene']} {d['contribution']:+.2f} "
                 f"({','.join(sorted({b['evidence'] for b in d['by']}))})"
                 for d in c.contributions[:5])
             motifs = ", ".join(f"{m}:{'+'.join(v)}" for m, v in c.motifs.items() if v) or "-"
-            t.add_row(str(i), c.label, f"{c.score:.2f}", f"{c.benefit:.2f}",
-                      f"{c.spare_penalty:.2f}", f"{c.off_target_penalty:.2f} ({c.n_off_targets})",
-                      why, motifs)
-        console.print(t)
+            rows.append([str(i), c.label, f"{c.score:.2f}", f"{c.benefit:.2f}",
+                         f"{c.spare_penalty:.2f}",
+                         f"{c.off_target_penalty:.2f} ({c.n_off_targets})", why, motifs])
+        print_table(console, f"{indication}: best cargo of {size} miRNA(s)", cols, rows)
     merged = {m: f for m, f in res.names.get("merged", {}).items() if m in res.modality}
     if merged:
         console.print("name forms merged: " + "; ".join(
-            f"{m} <- {', '.join(f)}" for m, f in sorted(merged.items())), highlight=False)
+            f"{m} <- {', '.join(f)}" for m, f in sorted(merged.items())), highlight=False,
+            markup=False)
     undirected = [x["mirna"] for x in res.kept_out if x["reason"].startswith("no study")]
     for x in res.kept_out:
         if not x["reason"].startswith("no study"):
-            console.print(f"not ranked: {x['mirna']}: {x['reason']}", highlight=False)
+            console.print(f"not ranked: {x['mirna']}: {x['reason']}", highlight=False,
+                          markup=False)
     if undirected:
         shown = ", ".join(undirected[:8]) + (", ..." if len(undirected) > 8 else "")
         console.print(f"not ranked: {len(undirected)} miRNAs no study of this indication "
                       f"gives a direction for ({shown}); --any-direction ranks them as "
-                      "mimics (hypothesis)", highlight=False)
+                      "mimics (hypothesis)", highlight=False, markup=False)
     for x in res.interactions_kept_out:
         console.print(f"interaction left out: {x['mirna']} -> {x['gene']} ({x['study']}: "
-                      f"{x['reason']})", highlight=False)
+                      f"{x['reason']})", highlight=False, markup=False)
 
 
 @cargo_app.command("enrich")
@@ -202,10 +255,10 @@ def enrich_cmd(
     _fmt(fmt)
     if (mirnas is None) == (genes is None):
         raise InputError("give exactly one of --mirna or --genes", field="mirna")
+    from exomir.core.files import read_word_list
+
     if genes is not None:
-        if not genes.exists():
-            raise InputError("file not found", source=genes)
-        query = [g.strip() for g in genes.read_text().split() if g.strip()]
+        query = read_word_list(genes, field="--genes", what="gene symbols")
     else:
         inter, _ = _interactions(mirtarbase, None, None, 9606)
         names = [m.strip() for m in (mirnas or "").split(",") if m.strip()]
@@ -214,9 +267,9 @@ def enrich_cmd(
             raise InputError("no targets known for these miRNAs", field="mirna", value=mirnas)
     bg = None
     if background is not None:
-        if not background.exists():
-            raise InputError("file not found", source=background)
-        bg = background.read_text().split()
+        bg = read_word_list(background, field="--background", what="gene symbols")
+    if top < 1:
+        raise InputError("out of range", field="--top", value=top, accepted="an integer >= 1")
     res = enrich(query, read_gmt(gmt), background=bg).head(top)
     if fmt == "json":
         typer.echo(res.to_json(orient="records", indent=1))
@@ -226,8 +279,8 @@ def enrich_cmd(
         t.add_column(col)
     recs: Any = res.itertuples(index=False)
     for r in recs:
-        t.add_row(r.gene_set, f"{r.k}/{r.K}", f"{r.fold:.1f}", f"{r.p:.2e}", f"{r.q:.2e}",
-                  r.genes[:60])
+        t.add_row(Text(r.gene_set), f"{r.k}/{r.K}", f"{r.fold:.1f}", f"{r.p:.2e}",
+                  f"{r.q:.2e}", Text(r.genes[:60]))
     console.print(t)
 
 

@@ -17,6 +17,7 @@ import numpy.typing as npt
 import pandas as pd
 from scipy.stats import hypergeom
 
+from exomir.core.errors import InputError
 from exomir.core.models import GeneSet
 
 
@@ -52,7 +53,18 @@ def enrich(targets: Iterable[str], gene_sets: list[GeneSet],
     universe = set().union(*(set(g.genes) for g in gene_sets))
     if background is not None:
         universe &= {b.upper() for b in background}
-    query = {t.upper() for t in targets} & universe
+    asked = {t.upper() for t in targets}
+    if not asked:
+        raise InputError("the gene list is empty", field="genes",
+                         accepted="one or more gene symbols")
+    if not universe:
+        raise InputError("no genes in the universe (gene sets x background)", field="background",
+                         accepted="a background that overlaps the gene sets' genes")
+    query = asked & universe
+    if not query:
+        raise InputError(f"none of the {len(asked)} genes is in the gene sets' universe of "
+                         f"{len(universe)} genes", field="genes", value=", ".join(sorted(asked)),
+                         accepted="gene symbols as the GMT spells them (e.g. PTEN)")
     N, n = len(universe), len(query)
     rows = []
     for gs in gene_sets:

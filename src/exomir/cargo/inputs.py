@@ -15,6 +15,7 @@ from pathlib import Path
 
 from exomir.core.errors import InputError
 from exomir.formats import (
+    read_lines,
     read_mature_fasta,
     read_mir_family_info,
     read_targetscan_utrs,
@@ -22,20 +23,20 @@ from exomir.formats import (
 )
 
 
-def _is_fasta(path: Path) -> bool:
-    if not path.exists():
-        raise InputError("file not found", source=path)
-    with path.open(encoding="utf-8", errors="replace") as fh:
-        for line in fh:
-            if line.strip():
-                return line.lstrip().startswith(">")
-    raise InputError("file is empty", source=path)
+def is_fasta(path: Path) -> bool:
+    """Whether the first non-blank line is a FASTA header (read through the input layer:
+    BOM, encoding, directories, binary data and empty files are handled there)."""
+    for _, line in read_lines(path):
+        if line.strip():
+            return line.lstrip().startswith(">")
+    raise InputError("file is empty (blank lines only)", source=path,
+                     accepted="FASTA or a TargetScan table")
 
 
 def read_mirnas(path: str | Path, species: int | None = None) -> list[tuple[str, str]]:
     """(name, mature sequence or 7-nt seed) for each miRNA (FASTA) or family (TargetScan)."""
     p = Path(path)
-    if _is_fasta(p):
+    if is_fasta(p):
         out = [(m.name, m.sequence) for m in read_mature_fasta(p, species=species)]
     else:
         seen: dict[str, str] = {}
@@ -51,9 +52,17 @@ def read_mirnas(path: str | Path, species: int | None = None) -> list[tuple[str,
 def read_utrs(path: str | Path, species: int | None = None) -> list[tuple[str, str]]:
     """(target id, gap-free sequence) from UTR FASTA or TargetScan UTR_Sequences."""
     p = Path(path)
-    if _is_fasta(p):
+    if is_fasta(p):
         return [(u.id, u.sequence) for u in read_utr_fasta(p)]
-    out = [(u.id, u.sequence) for u in read_targetscan_utrs(p, species=species)]
+    utrs = list(read_targetscan_utrs(p, species=species))
+    taxa = sorted({u.taxon for u in utrs if u.taxon is not None})
+    if species is None and len(taxa) > 1:
+        raise InputError(f"the UTR table holds {len(taxa)} species; sites are located on one "
+                         "species' sequence per target", source=p, field="--species",
+                         accepted="--species with one of " + ", ".join(map(str, taxa[:12]))
+                         + (", ..." if len(taxa) > 12 else ""),
+                         hint="add --species 9606 for human")
+    out = [(u.id, u.sequence) for u in utrs]
     if not out:
         raise InputError("no UTRs read" + (f" for species {species}" if species else ""),
                          source=p)

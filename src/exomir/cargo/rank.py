@@ -215,6 +215,10 @@ def _top_exact(model: _Model, cands: list[str], size: int, top: int,
     return [c for _, c in scores]
 
 
+#: Largest cargo set ranked (miRNAs co-loaded in one product; engineered EVs carry 1-3).
+MAX_K = 10
+
+
 def rank_cargo(interactions: pd.DataFrame, indication: str, k: int = 1,
                mature: dict[str, str] | None = None, off_target_weight: float = 0.01,
                max_exact: int = 200_000, top: int = 10,
@@ -227,8 +231,14 @@ def rank_cargo(interactions: pd.DataFrame, indication: str, k: int = 1,
     a set (default: every miRNA whose own direction can benefit a profile gene).
     Returns {size: [Candidate, ...]} sorted by score (best first), ``top`` per size.
     """
-    if k < 1:
-        raise InputError("k must be >= 1", field="k", value=k)
+    if not 1 <= k <= MAX_K:
+        raise InputError("cargo set size out of range", field="k", value=k,
+                         accepted=f"1 to {MAX_K} miRNAs per vesicle product")
+    if not 1 <= top <= 1000:
+        raise InputError("out of range", field="top", value=top, accepted="1 to 1000")
+    if not (math.isfinite(off_target_weight) and 0 <= off_target_weight <= 1e6):
+        raise InputError("out of range", field="off_target_weight", value=off_target_weight,
+                         accepted="a finite number >= 0")
     prof = profile(indication)
     model = _Model(interactions, prof, off_target_weight, modalities)
     repress = {g["gene"].upper() for g in prof.get("repress", [])}
@@ -240,6 +250,7 @@ def rank_cargo(interactions: pd.DataFrame, indication: str, k: int = 1,
         raise InputError("no miRNA in the interaction data acts on any intended target of "
                          "this indication (repression by a mimic, or de-repression of a gene "
                          "to spare by an inhibitor)", field="indication", value=indication)
+    k = min(k, len(cands))  # a set cannot hold more miRNAs than there are candidates
     out: dict[int, list[Candidate]] = {}
     for size in range(1, k + 1):
         n_comb = math.comb(len(cands), size)

@@ -20,19 +20,24 @@ a seed match whose m8 partner lies in the mask is downgraded (8mer -> 7mer-A1,
 7mer-m8 -> 6mer).
 
 Algorithm: all UTRs are encoded to 2-bit codes (A=0, C=1, G=2, U=3; anything else = 4)
-into one array with a separator between UTRs; the 6-mer code of every position is computed
-at once with numpy; a CSR index from 6-mer code -> miRNAs whose M6 is that code gives all
-(position, miRNA) hits in one gather; m8 and A1 are then checked vectorised.
+into one array with a separator between UTRs; a CSR index from 6-mer code -> miRNAs whose M6
+(and, for offset 6mers, whose nt 3-8 match) is that code is built with numpy; one compiled
+pass (numba) then walks every UTR once with a rolling 6-mer code, looks the code up, checks m8
+and A1 and writes each site in (UTR, start, miRNA, type) order. It runs twice: once to count
+the sites (to allocate exactly), once to write them. The cost is O(UTR length + number of
+sites), independent of the number of miRNAs except through the sites they produce.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
+from numba import njit
 
 from exomir.core.errors import InputError
 
@@ -52,6 +57,7 @@ _GAP = np.zeros(256, dtype=bool)
 for _ch in "-.":
     _GAP[ord(_ch)] = True
 _COMP_CODE = np.array([3, 2, 1, 0], dtype=np.int64)  # A<->U, C<->G
+_TYPE_LENGTH = np.asarray([SITE_LENGTH[t] for t in SITE_TYPES], np.int32)
 
 
 def clean_sequence(seq: str) -> str:
@@ -95,6 +101,8 @@ class SiteTable:
     site_type: npt.NDArray[np.int8]  # index into SITE_TYPES
     utr_start: npt.NDArray[np.int32]  # 1-based inclusive
     utr_end: npt.NDArray[np.int32]
+    #: nt 2-8 of each miRNA (the seed region scanned), parallel to ``mirna_names``
+    seeds: list[str] = field(default_factory=list)
 
     def __len__(self) -> int:
         return int(self.mirna.size)
@@ -125,42 +133,29 @@ def _parse_site_types(site_types: Sequence[str]) -> set[int]:
     return out
 
 
-def _kmer_codes(codes: npt.NDArray[np.uint8], k: int) -> tuple[npt.NDArray[np.int64],
-                                                                 npt.NDArray[np.bool_]]:
-    """Code of the k-mer starting at each position (len - k + 1 values) and its validity."""
-    n = codes.size - k + 1
-    if n <= 0:
-        return np.zeros(0, np.int64), np.zeros(0, bool)
-    c = codes.astype(np.int32)
-    valid = np.ones(n, dtype=bool)
-    val = np.zeros(n, dtype=np.int32)
-    for j in range(k):
-        part = c[j:j + n]
-        valid &= part < 4
-        val = (val << 2) | (part & 3)
-    return val.astype(np.int64), valid
-
-
 def _seed_codes(seeds: Sequence[str]) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64],
-                                               npt.NDArray[np.int64]]:
-    """Per miRNA: 6-mer code of M6, target code for m8, 6-mer code of the offset match."""
+                                               npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """Per miRNA: 6-mer code of M6, target code for m8, 6-mer code of the offset match and the
+    target code opposite nt 2 (the base that would turn an offset 6mer into an nt 2-7 match)."""
     m6 = np.empty(len(seeds), np.int64)
     m8 = np.empty(len(seeds), np.int64)
     off = np.empty(len(seeds), np.int64)
+    nt2 = np.empty(len(seeds), np.int64)
+    weights = 4 ** np.arange(5, -1, -1)
     for i, s in enumerate(seeds):
         c = encode(s).astype(np.int64)  # nt 2..8
         comp = _COMP_CODE[c]
         # target 5'->3' = reverse complement; M6 = revcomp(nt2-7)
-        m6_bases = comp[5::-1]  # comp(nt7), comp(nt6), ..., comp(nt2)
+        m6[i] = int(np.sum(comp[5::-1] * weights))  # comp(nt7), ..., comp(nt2)
         m8[i] = comp[6]
-        off_bases = comp[6:0:-1]  # comp(nt8) ... comp(nt3)
-        m6[i] = int(np.sum(m6_bases * (4 ** np.arange(5, -1, -1))))
-        off[i] = int(np.sum(off_bases * (4 ** np.arange(5, -1, -1))))
-    return m6, m8, off
+        off[i] = int(np.sum(comp[6:0:-1] * weights))  # comp(nt8) ... comp(nt3)
+        nt2[i] = comp[0]
+    return m6, m8, off, nt2
 
 
 def _csr(keys: npt.NDArray[np.int64], nkeys: int) -> tuple[npt.NDArray[np.int64],
                                                           npt.NDArray[np.int64]]:
+    """miRNA indices grouped by key (ascending within a key) and the key -> slice offsets."""
     order = np.argsort(keys, kind="stable").astype(np.int64)
     counts = np.bincount(keys, minlength=nkeys)
     offsets = np.zeros(nkeys + 1, np.int64)
@@ -168,69 +163,117 @@ def _csr(keys: npt.NDArray[np.int64], nkeys: int) -> tuple[npt.NDArray[np.int64]
     return order, offsets
 
 
-def _gather(kcodes: npt.NDArray[np.int64], valid: npt.NDArray[np.bool_],
-            order: npt.NDArray[np.int64], offsets: npt.NDArray[np.int64]
-            ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
-    """All (position, miRNA) pairs where the k-mer at position is a key of the CSR index."""
-    counts = np.diff(offsets)
-    per_pos = np.where(valid, counts[kcodes], 0)
-    pos = np.flatnonzero(per_pos)
-    reps = per_pos[pos]
-    total = int(reps.sum())
-    if total == 0:
-        return np.zeros(0, np.int64), np.zeros(0, np.int64)
-    hit_pos = np.repeat(pos, reps)
-    # index within each run: 0..reps-1
-    run_start = np.repeat(np.cumsum(reps) - reps, reps)
-    within = np.arange(total, dtype=np.int64) - run_start
-    mir = order[offsets[kcodes[hit_pos]] + within]
-    return hit_pos, mir
+@njit(cache=True, nogil=True)
+def _scan_pass(codes: Any, ustarts: Any, ulens: Any, m6_order: Any, m6_off: Any, m8: Any,
+               o_order: Any, o_off: Any, nt2: Any, want: Any, out_mir: Any, out_utr: Any,
+               out_type: Any, out_start: Any, fill: bool) -> int:  # pragma: no cover - numba
+    """Count (``fill`` False) or write the sites of every UTR; returns the number of sites.
+
+    For each start position s of a UTR the candidates are: an M6 at s without its m8 partner
+    (7mer-A1/6mer), an M6 at s+1 with its m8 partner at s (8mer/7mer-m8) and an offset 6mer
+    at s without an nt 2 partner at s+6; they are written sorted by (miRNA, type).
+    """
+    nmir = m8.size
+    buf_key = np.empty(3 * nmir + 1, np.int64)
+    n = 0
+    for u in range(ustarts.size):
+        b = ustarts[u]
+        L = ulens[u]
+        # rolling code of the 6-mer starting at p; ``bad`` = last index of an invalid base
+        knext = -1  # code of the 6-mer at s+1 (-1 = invalid)
+        v = 0
+        bad = -1
+        for q in range(min(L, 6)):
+            c = codes[b + q]
+            if c > 3:
+                bad = q
+            v = ((v << 2) | (c & 3)) & 4095
+        kcur = v if (L >= 6 and bad < 0) else -1
+        for s in range(L):
+            # code of the 6-mer at s+1 (window s+1..s+6)
+            if s + 6 < L:
+                c = codes[b + s + 6]
+                if c > 3:
+                    bad = s + 6
+                v = ((v << 2) | (c & 3)) & 4095
+                knext = v if bad < s + 1 else -1
+            else:
+                knext = -1
+            nb = 0
+            if kcur >= 0:
+                a1 = s + 6 < L and codes[b + s + 6] == 0
+                prev = codes[b + s - 1] if s > 0 else 4
+                for j in range(m6_off[kcur], m6_off[kcur + 1]):
+                    mi = m6_order[j]
+                    if prev != m8[mi]:
+                        t = 2 if a1 else 3
+                        if want[t]:
+                            buf_key[nb] = mi * 8 + t
+                            nb += 1
+                if want[4]:
+                    after = codes[b + s + 6] if s + 6 < L else 4
+                    for j in range(o_off[kcur], o_off[kcur + 1]):
+                        mi = o_order[j]
+                        if after != nt2[mi]:
+                            buf_key[nb] = mi * 8 + 4
+                            nb += 1
+            if knext >= 0:
+                here = codes[b + s]
+                a1 = s + 7 < L and codes[b + s + 7] == 0
+                for j in range(m6_off[knext], m6_off[knext + 1]):
+                    mi = m6_order[j]
+                    if here == m8[mi]:
+                        t = 0 if a1 else 1
+                        if want[t]:
+                            buf_key[nb] = mi * 8 + t
+                            nb += 1
+            if nb == 0:
+                kcur = knext
+                continue
+            if fill:
+                # insertion sort of the few candidates by (miRNA, type)
+                for i in range(1, nb):
+                    x = buf_key[i]
+                    k = i - 1
+                    while k >= 0 and buf_key[k] > x:
+                        buf_key[k + 1] = buf_key[k]
+                        k -= 1
+                    buf_key[k + 1] = x
+                for i in range(nb):
+                    out_mir[n + i] = buf_key[i] >> 3
+                    out_type[n + i] = buf_key[i] & 7
+                    out_utr[n + i] = u
+                    out_start[n + i] = s
+            n += nb
+            kcur = knext
+    return n
 
 
 def scan_encoded(codes: npt.NDArray[np.uint8], starts: npt.NDArray[np.int64],
-                 seeds: Sequence[str], site_types: set[int]
-                 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int8]]:
-    """Core scan of a concatenated, masked code array (UTRs separated by code 4).
+                 lengths: npt.NDArray[np.int64], seeds: Sequence[str], site_types: set[int]
+                 ) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.int32], npt.NDArray[np.int8],
+                            npt.NDArray[np.int32]]:
+    """Core scan of a concatenated, masked code array (UTR i at ``starts[i]``, ``lengths[i]``).
 
-    Returns (0-based start in ``codes``, miRNA index, site-type index), sorted by position.
+    Returns (miRNA index, UTR index, site-type index, 0-based start within the UTR), sorted by
+    (UTR, start, miRNA, type).
     """
-    m6, m8, off = _seed_codes(seeds)
-    k6, valid = _kmer_codes(codes, 6)
-    out_pos: list[npt.NDArray[np.int64]] = []
-    out_mir: list[npt.NDArray[np.int64]] = []
-    out_type: list[npt.NDArray[np.int8]] = []
-    if site_types & {_T8, _T7M8, _T7A1, _T6}:
-        order, offsets = _csr(m6, 4096)
-        pos, mir = _gather(k6, valid, order, offsets)
-        n = codes.size
-        prev = np.where(pos > 0, codes[np.maximum(pos - 1, 0)], 4)
-        nxt = np.where(pos + 6 < n, codes[np.minimum(pos + 6, n - 1)], 4)
-        has8 = prev == m8[mir]
-        has1 = nxt == 0
-        stype = np.where(has8 & has1, _T8, np.where(has8, _T7M8, np.where(has1, _T7A1, _T6)))
-        start = pos - has8.astype(np.int64)
-        keep = np.isin(stype, list(site_types))
-        out_pos.append(start[keep])
-        out_mir.append(mir[keep])
-        out_type.append(stype[keep].astype(np.int8))
-    if _TOFF in site_types:
-        order, offsets = _csr(off, 4096)
-        pos, mir = _gather(k6, valid, order, offsets)
-        n = codes.size
-        # position pos+1 carries an nt 2-7 match iff the base at pos+6 is comp(nt2)
-        nt2_target = np.asarray([_COMP_CODE[encode(s)[0]] for s in seeds], np.int64)
-        nxt = np.where(pos + 6 < n, codes[np.minimum(pos + 6, n - 1)], 4)
-        keep = nxt != nt2_target[mir]
-        out_pos.append(pos[keep])
-        out_mir.append(mir[keep])
-        out_type.append(np.full(int(keep.sum()), _TOFF, np.int8))
-    if not out_pos:
-        return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int8)
-    p = np.concatenate(out_pos)
-    m = np.concatenate(out_mir)
-    t = np.concatenate(out_type)
-    o = np.lexsort((t, m, p))
-    return p[o], m[o], t[o]
+    m6, m8, off, nt2 = _seed_codes(seeds)
+    m6_order, m6_off = _csr(m6, 4096)
+    o_order, o_off = _csr(off, 4096)
+    want = np.zeros(5, np.bool_)
+    want[list(site_types)] = True
+    ustarts = np.ascontiguousarray(starts, np.int64)
+    ulens = np.ascontiguousarray(lengths, np.int64)
+    empty32 = np.zeros(0, np.int32)
+    args = (codes, ustarts, ulens, m6_order, m6_off, m8, o_order, o_off, nt2, want)
+    n = _scan_pass(*args, empty32, empty32, np.zeros(0, np.int8), empty32, False)
+    mir = np.empty(n, np.int32)
+    utr = np.empty(n, np.int32)
+    typ = np.empty(n, np.int8)
+    st = np.empty(n, np.int32)
+    _scan_pass(*args, mir, utr, typ, st, True)
+    return mir, utr, typ, st
 
 
 def encode_utrs(utrs: Sequence[str], mask_5p: int = DEFAULT_MASK_5P
@@ -241,59 +284,61 @@ def encode_utrs(utrs: Sequence[str], mask_5p: int = DEFAULT_MASK_5P
     """
     if mask_5p < 0:
         raise InputError("mask must be >= 0 nucleotides", field="mask_5p", value=mask_5p)
-    parts = [encode(u) for u in utrs]
-    lengths = np.array([p.size for p in parts], dtype=np.int64)
-    starts = np.zeros(len(parts), np.int64)
-    if len(parts) > 1:
-        np.cumsum(lengths[:-1] + 1, out=starts[1:])
-    total = int(lengths.sum() + len(parts))
-    codes = np.full(total, 4, dtype=np.uint8)
-    for s, p in zip(starts, parts, strict=True):
-        codes[s:s + p.size] = p
-        if mask_5p:
-            codes[s:s + min(mask_5p, p.size)] = 4
+    if not utrs:
+        return np.zeros(0, np.uint8), np.zeros(0, np.int64), np.zeros(0, np.int64)
+    # one C-level join and one table lookup for all UTRs; "\n" separates them (code 4)
+    raw = np.frombuffer("\n".join(utrs).encode("ascii", "replace") + b"\n", dtype=np.uint8)
+    keep = ~_GAP[raw]
+    codes = _CODE[raw[keep]] if not keep.all() else _CODE[raw]
+    lengths = np.fromiter((len(u) - u.count("-") - u.count(".") for u in utrs),
+                          dtype=np.int64, count=len(utrs))
+    starts = np.zeros(len(utrs), np.int64)
+    np.cumsum(lengths[:-1] + 1, out=starts[1:])
+    if mask_5p:
+        width = np.minimum(lengths, mask_5p)
+        idx = np.repeat(starts, width) + (np.arange(int(width.sum()))
+                                          - np.repeat(np.cumsum(width) - width, width))
+        codes[idx] = 4
     return codes, starts, lengths
 
 
 def scan(mirnas: Sequence[tuple[str, str]], utrs: Sequence[tuple[str, str]], *,
          site_types: Sequence[str] = DEFAULT_SITE_TYPES, mask_5p: int = DEFAULT_MASK_5P,
-         chunk_nt: int = 8_000_000) -> SiteTable:
+         chunk_nt: int = 32_000_000) -> SiteTable:
     """Scan UTRs for canonical sites of every miRNA in one pass per chunk.
 
     ``mirnas``: (name, mature sequence or 7-nt seed nt 2-8); ``utrs``: (target id, sequence).
-    UTRs are processed in chunks of about ``chunk_nt`` nucleotides to bound memory.
+    UTRs are encoded in chunks of about ``chunk_nt`` nucleotides (1 byte per nt) to bound
+    memory. Sites come sorted by (UTR, start, miRNA, type).
     """
     types = _parse_site_types(site_types)
     names = [n for n, _ in mirnas]
     seeds = [seed_region(s, name=n) for n, s in mirnas]
     targets = [t for t, _ in utrs]
-    res_m: list[npt.NDArray[np.int64]] = []
-    res_u: list[npt.NDArray[np.int64]] = []
-    res_t: list[npt.NDArray[np.int8]] = []
-    res_s: list[npt.NDArray[np.int64]] = []
+    parts: list[tuple[npt.NDArray[Any], ...]] = []
     i = 0
     while i < len(utrs):
         j, acc = i, 0
         while j < len(utrs) and (acc == 0 or acc + len(utrs[j][1]) <= chunk_nt):
             acc += len(utrs[j][1])
             j += 1
-        codes, starts, _ = encode_utrs([u for _, u in utrs[i:j]], mask_5p)
-        pos, mir, typ = scan_encoded(codes, starts, seeds, types)
-        uidx = np.searchsorted(starts, pos, side="right") - 1
-        res_m.append(mir)
-        res_u.append(uidx + i)
-        res_t.append(typ)
-        res_s.append(pos - starts[uidx])
+        codes, starts, lengths = encode_utrs([u for _, u in utrs[i:j]], mask_5p)
+        mir, utr, typ, st = scan_encoded(codes, starts, lengths, seeds, types)
+        if i:
+            utr += np.int32(i)
+        parts.append((mir, utr, typ, st))
         i = j
-    if res_m:
-        mir_a, utr_a = np.concatenate(res_m), np.concatenate(res_u)
-        typ_a, st_a = np.concatenate(res_t), np.concatenate(res_s)
+    if len(parts) == 1:
+        mir_a, utr_a, typ_a, st_a = parts[0]
+    elif parts:
+        mir_a, utr_a, typ_a, st_a = (np.concatenate(c) for c in zip(*parts, strict=True))
     else:
-        mir_a = utr_a = st_a = np.zeros(0, np.int64)
+        mir_a, utr_a, st_a = (np.zeros(0, np.int32) for _ in range(3))
         typ_a = np.zeros(0, np.int8)
-    lengths = np.asarray([SITE_LENGTH[t] for t in SITE_TYPES], np.int64)[typ_a]
+    length = _TYPE_LENGTH[typ_a]
+    st_a += np.int32(1)
     return SiteTable(
         mirna_names=names, target_names=targets,
-        mirna=mir_a.astype(np.int32), target=utr_a.astype(np.int32), site_type=typ_a,
-        utr_start=(st_a + 1).astype(np.int32), utr_end=(st_a + lengths).astype(np.int32),
+        mirna=mir_a, target=utr_a, site_type=typ_a,
+        utr_start=st_a, utr_end=st_a + (length - np.int32(1)), seeds=seeds,
     )

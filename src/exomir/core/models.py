@@ -3,6 +3,12 @@
 Quantities that cross an API carry their unit in the field name (``modal_size_nm``,
 ``particles_per_ug_protein``) or as a :class:`Dose` with an explicit unit string checked by pint.
 ``None`` always means *not reported*; nothing is guessed.
+
+Every number is finite (``NaN``/``inf`` are refused by every model), integers are integers
+(``n = 2.5`` or ``year = 2022.7`` are errors, not truncated), and measured values have bounds
+that no real value reaches but a typo or an overflow does (``MEASURED_MAX``: arm-level
+outcomes; counts and concentrations have their own). The CLI, the Python API and the web app
+all validate through these types, so they refuse the same inputs.
 """
 
 from __future__ import annotations
@@ -22,15 +28,29 @@ from exomir.core.enums import (
     Species,
     TherapeuticDirection,
 )
-from exomir.core.units import parse_quantity
+
+#: Largest magnitude of an arm-level outcome value (mean, SD, median, quartiles, range).
+#: The curated outcomes are percentages, grams, seconds, scores and pg/mL (all below 1e6);
+#: the bound only catches typos and overflow-scale values such as 1e300 (assumption, wide).
+MEASURED_MAX = 1e9
+#: Largest group size of one study arm (preclinical arms are 3-30; clinical trials below 1e5).
+ARM_N_MAX = 10_000_000
+#: Longest time point or schedule entry, days (100 years).
+DAYS_MAX = 36_525.0
+#: Largest count or concentration of particles/copies (1e20 is ~10^5 times any EV preparation).
+COUNT_MAX = 1e20
 
 NonNeg = Annotated[float, Field(ge=0)]
 Pos = Annotated[float, Field(gt=0)]
+Measured = Annotated[float, Field(ge=-MEASURED_MAX, le=MEASURED_MAX)]
+Spread = Annotated[float, Field(ge=0, le=MEASURED_MAX)]
+Days = Annotated[float, Field(ge=0, le=DAYS_MAX)]
+Count = Annotated[float, Field(ge=0, le=COUNT_MAX)]
 
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=False, validate_assignment=True,
-                              use_enum_values=False)
+                              use_enum_values=False, allow_inf_nan=False)
 
 
 class Source(_Model):
@@ -77,10 +97,10 @@ class Source(_Model):
 class Characterization(_Model):
     """Physical characterisation of an exosome preparation."""
 
-    particle_concentration_per_ml: NonNeg | None = None
-    modal_size_nm: Pos | None = None
-    mean_size_nm: Pos | None = None
-    particles_per_ug_protein: Pos | None = None
+    particle_concentration_per_ml: Count | None = None
+    modal_size_nm: Annotated[float, Field(gt=0, le=1e5)] | None = None
+    mean_size_nm: Annotated[float, Field(gt=0, le=1e5)] | None = None
+    particles_per_ug_protein: Annotated[float, Field(gt=0, le=COUNT_MAX)] | None = None
     markers_positive: list[str] = Field(default_factory=list)
     markers_negative: list[str] = Field(default_factory=list)
 
@@ -172,11 +192,15 @@ class Dose(_Model):
     @field_validator("unit")
     @classmethod
     def _unit_ok(cls, v: str) -> str:
+        from exomir.core.units import parse_quantity  # pint loads on first use (start-up)
+
         parse_quantity(1.0, v, field="dose.unit")
         return v
 
     def quantity(self):  # type: ignore[no-untyped-def]
         """The dose as a pint Quantity."""
+        from exomir.core.units import parse_quantity
+
         return parse_quantity(self.value, self.unit, field="dose")
 
 
@@ -190,7 +214,7 @@ class Regimen(_Model):
     dose: Dose | None = None
     dose_text: str | None = None
     schedule_text: str | None = None
-    times_days: list[NonNeg] | None = None
+    times_days: list[Days] | None = None
 
     @field_validator("times_days")
     @classmethod
@@ -206,7 +230,7 @@ class Subject(_Model):
     species: Species | None = None
     species_text: str | None = None
     disease_model: str | None = None
-    body_weight_kg: Pos | None = None
+    body_weight_kg: Annotated[float, Field(gt=0, le=10_000)] | None = None
 
 
 class ArmOutcome(_Model):
@@ -216,17 +240,17 @@ class ArmOutcome(_Model):
     """
 
     measure: str
-    timepoint_days: NonNeg | None = None
+    timepoint_days: Days | None = None
     unit: str | None = None
-    n: Annotated[int, Field(ge=1)] | None = None
-    mean: float | None = None
-    sd: NonNeg | None = None
-    se: NonNeg | None = None
-    median: float | None = None
-    q1: float | None = None
-    q3: float | None = None
-    min: float | None = None
-    max: float | None = None
+    n: Annotated[int, Field(ge=1, le=ARM_N_MAX, strict=False)] | None = None
+    mean: Measured | None = None
+    sd: Spread | None = None
+    se: Spread | None = None
+    median: Measured | None = None
+    q1: Measured | None = None
+    q3: Measured | None = None
+    min: Measured | None = None
+    max: Measured | None = None
     higher_is_better: bool | None = None
 
 
@@ -355,7 +379,7 @@ class ClinicalTrial(_Model):
     sponsor: str | None = None
     phase: str | None = None
     status: str | None = None
-    enrollment: Annotated[int, Field(ge=0)] | None = None
+    enrollment: Annotated[int, Field(ge=0, le=ARM_N_MAX)] | None = None
     start: str | None = None
     notes: str | None = None
     source_url: str | None = None

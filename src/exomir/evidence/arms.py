@@ -18,9 +18,10 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from pydantic import ValidationError
 
 from exomir.core.enums import ExclusionReason, Indication
-from exomir.core.errors import InputError
+from exomir.core.errors import InputError, from_validation
 from exomir.core.models import Arm, ArmOutcome, Exclusion, Source, Study
 from exomir.evidence.effects import split_shared_control, wan_mean_sd
 from exomir.evidence.rob import normalise
@@ -40,10 +41,13 @@ class ArmTable:
     considered: int = 0
 
     def report(self) -> dict[str, Any]:
+        pooled = int(self.data["study_id"].nunique()) if len(self.data) else 0
         return {"studies_considered": self.considered,
-                "studies_pooled": int(self.data["study_id"].nunique()) if len(self.data) else 0,
+                "studies_pooled": pooled,
                 "comparisons": len(self.data),
-                "studies_left_out": len(self.excluded),
+                # studies with nothing pooled (an arm left out of a pooled study is listed in
+                # left_out but does not make its study "left out")
+                "studies_left_out": self.considered - pooled,
                 "left_out": [{"study": s, "reason": r} for s, r in self.excluded],
                 "notes": list(self.notes)}
 
@@ -219,14 +223,8 @@ _ARM_FIELDS = {"m{g}i": "mean", "sd{g}i": "sd", "se{g}i": "se", "med{g}i": "medi
                "n{g}i": "n"}
 
 
-def _num(v: Any) -> float | None:
-    if v is None or (isinstance(v, float) and np.isnan(v)):
-        return None
-    if isinstance(v, str):
-        if v.strip().upper() in ("", "NA", "NR", "NAN"):
-            return None
-        return float(v)
-    return float(v)
+#: Study-level columns: every row of a study must agree with its first row.
+_STUDY_FIELDS = ("indication", "first_author", "year", "journal", "doi", "pmid")
 
 
 def _sheet_exclusions(rec: Mapping[Any, Any]) -> list[Exclusion]:
@@ -251,28 +249,54 @@ def read_extraction_sheet(path: str | Path) -> list[Study]:
     SYRCLE judgements ``rob_<item>`` (e.g. ``rob_1`` or ``rob_blinding_assessor``) and
     evidence gates ``exclusion`` (reasons separated by ``;``, e.g. ``retracted``),
     ``exclusion_detail``, ``exclusion_source`` (DOI or URL). Several rows with the same study
-    id become one study with several arms/outcomes.
+    id become one study with several arms/outcomes; their study-level columns (indication,
+    author, year, journal, doi, pmid) must agree.
+
+    Read through the input layer (:mod:`exomir.core.files`); numbers must be numbers
+    (``NA``/``NR``/empty mean not reported; ``inf``, words, ``2.5`` animals and year ``2022.7``
+    are errors), and a sheet without data rows is an error. Every error names the line and
+    column.
     """
+    from exomir.core.files import MISSING, parse_number, read_table
+
     src = str(path)
-    try:
-        df = pd.read_csv(path, dtype=str, keep_default_na=False)
-    except (OSError, pd.errors.ParserError) as exc:
-        raise InputError(f"cannot read the extraction sheet: {exc}", source=src) from exc
-    missing = [c for c in SHEET_REQUIRED if c not in df.columns]
-    if missing:
-        raise InputError("extraction sheet lacks required columns", source=src,
-                         field=", ".join(missing), accepted=SHEET_REQUIRED)
+    table = read_table(path, comment=None, required=SHEET_REQUIRED, min_rows=1,
+                       accepted="an extraction sheet: " + ", ".join(SHEET_REQUIRED)
+                       + " and arm columns (docs/evidence.md)")
     studies: dict[str, Study] = {}
-    for i, rec in enumerate(df.to_dict("records")):
-        line = i + 2
+    first_rows: dict[str, tuple[int, dict[str, str]]] = {}
+
+    def num(rec: dict[str, str], col: str, line: int, *, integer: bool = False
+            ) -> float | None:
+        if col not in rec:
+            return None
+        return parse_number(rec[col], source=src, line=line, field=col, integer=integer,
+                            missing=MISSING)
+
+    for line, rec in table.records():
         try:
             sid = rec["study"].strip()
+            if not sid:
+                raise InputError("empty study id", field="study", accepted="an id per row")
+            ind = Indication.parse(rec["indication"], field="indication")
+            first = first_rows.get(sid)
+            if first is not None:
+                for col in _STUDY_FIELDS:
+                    a, b = first[1].get(col, "").strip(), rec.get(col, "").strip()
+                    if col == "indication":
+                        a, b = Indication.parse(a).value, ind.value
+                    if a and b and a != b:
+                        raise InputError(f"differs from line {first[0]} of the same study "
+                                         f"({a!r})", field=col, value=b,
+                                         accepted="the same study-level values on every row "
+                                         "of a study")
             st = studies.get(sid)
             if st is None:
-                rob = normalise({str(k): v for k, v in rec.items() if str(k).startswith("rob_") and v})
-                year = _num(rec.get("year"))
+                rob = normalise({str(k): v for k, v in rec.items()
+                                 if str(k).startswith("rob_") and v})
+                year = num(rec, "year", line, integer=True)
                 st = Study(
-                    id=sid, indication=Indication.parse(rec["indication"], field="indication"),
+                    id=sid, indication=ind,
                     first_author=rec.get("first_author") or None,
                     year=int(year) if year is not None else None,
                     journal=rec.get("journal") or None,
@@ -281,20 +305,23 @@ def read_extraction_sheet(path: str | Path) -> list[Study]:
                     exclusions=_sheet_exclusions(rec),
                 )
                 studies[sid] = st
-            tp = _num(rec.get("timepoint_days"))
+                first_rows[sid] = (line, rec)
+            tp = num(rec, "timepoint_days", line)
             hib_text = (rec.get("higher_is_better") or "").strip().lower()
-            hib = None if not hib_text else hib_text in ("1", "true", "yes", "y")
+            if hib_text and hib_text not in _TRUE + _FALSE:
+                raise InputError("not a yes/no value", field="higher_is_better",
+                                 value=hib_text, accepted="true/false, yes/no, 1/0")
+            hib = None if not hib_text else hib_text in _TRUE
             for g, role, default in ((1, "treatment", "treatment"), (2, "control", "control")):
                 label = (rec.get(role) or default).strip()
                 vals: dict[str, Any] = {}
                 for col, attr in _ARM_FIELDS.items():
                     c = col.format(g=g)
                     if c in rec:
-                        vals[attr] = _num(rec[c])
-                if vals.get("n") is not None:
-                    vals["n"] = int(vals["n"])
-                out = ArmOutcome(measure=rec["outcome"].strip(), timepoint_days=tp,
-                                 unit=rec.get("unit") or None, higher_is_better=hib, **vals)
+                        v = num(rec, c, line, integer=attr == "n")
+                        vals[attr] = int(v) if attr == "n" and v is not None else v
+                out = _arm_outcome(rec["outcome"].strip(), tp, rec.get("unit") or None, hib,
+                                   vals, g)
                 arm = next((a for a in st.arms if a.label == label), None)
                 if arm is None:
                     st.arms.append(Arm(label=label, role=role, outcomes=[out]))
@@ -302,7 +329,26 @@ def read_extraction_sheet(path: str | Path) -> list[Study]:
                              for o in arm.outcomes):
                     arm.outcomes.append(out)
         except InputError as exc:
-            raise exc.located(src, line) from exc
-        except (ValueError, TypeError) as exc:
-            raise InputError(str(exc).splitlines()[0], source=src, line=line) from exc
+            raise exc.located(src, line) from None
+        except ValidationError as exc:  # a Study-level field (id pattern, year range, ...)
+            raise from_validation(exc, source=src, line=line) from None
     return list(studies.values())
+
+
+_TRUE = ("1", "true", "yes", "y")
+_FALSE = ("0", "false", "no", "n")
+_ATTR_COL = {v: k for k, v in _ARM_FIELDS.items()}
+
+
+def _arm_outcome(measure: str, tp: float | None, unit: str | None, hib: bool | None,
+                 vals: dict[str, Any], g: int) -> ArmOutcome:
+    """Validate one arm's numbers (core bounds); errors name the sheet column."""
+    try:
+        return ArmOutcome(measure=measure, timepoint_days=tp, unit=unit, higher_is_better=hib,
+                          **vals)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        attr = str(err["loc"][0]) if err["loc"] else None
+        col = (_ATTR_COL[attr].format(g=g) if attr in _ATTR_COL
+               else "timepoint_days" if attr == "timepoint_days" else attr)
+        raise InputError(str(err["msg"]), field=col, value=err.get("input")) from None

@@ -13,14 +13,18 @@ import pandas as pd
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from exomir.core.errors import InputError
 from exomir.evidence import analysis, plots, rob
 from exomir.evidence.arms import read_extraction_sheet
-from exomir.evidence.effects import MEASURES, describe_measure, escalc, is_log_scale
-from exomir.evidence.meta import METHODS, MetaResult, rma
+from exomir.evidence.effects import MEASURES, describe_measure, is_log_scale
+from exomir.evidence.meta import METHODS, MetaResult
+from exomir.evidence.run import KbMeta, kb_meta, meta_analysis
 
 console = Console()
+#: Study rows printed in the table layout (rendering 50k rows took minutes; JSON has all).
+MAX_STUDY_ROWS = 200
 evidence_app = typer.Typer(help="Evidence synthesis: effect sizes, meta-analysis (metafor "
                            "conventions), small-study effects, risk of bias, plots.",
                            no_args_is_help=True)
@@ -35,13 +39,16 @@ def register(app: typer.Typer) -> None:
     app.add_typer(evidence_app, name="evidence")
 
 
-def _read_csv(path: Path) -> pd.DataFrame:
-    if not path.is_file():
-        raise InputError("file not found", source=path, field="--data")
-    try:
-        return pd.read_csv(path, na_values=["NA", "NR", ""], keep_default_na=True)
-    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
-        raise InputError(f"cannot read CSV: {exc}", source=path) from exc
+def _read_csv(path: Path, numeric: list[str] | None = None) -> pd.DataFrame:
+    """The --data CSV through the one input layer (see :func:`exomir.evidence.run.read_meta_csv`)."""
+    from exomir.evidence.run import read_meta_csv
+
+    return read_meta_csv(path, numeric=numeric)
+
+
+def _count(n: int, one: str, many: str) -> str:
+    """``1 study``, ``2 studies``."""
+    return f"{n} {one if n == 1 else many}"
 
 
 def _fmt(x: float | None, d: int = 4) -> str:
@@ -56,7 +63,7 @@ def _pfmt(p: float | None) -> str:
     return "<.0001" if p < 1e-4 else f"{p:.4f}"
 
 
-def _print_model(r: MetaResult, measure: str, title: str) -> None:
+def _print_model(r: MetaResult, measure: str, title: str | Text) -> None:
     t = Table(title=title, show_header=True)
     t.add_column("quantity")
     t.add_column("value", justify="right")
@@ -84,7 +91,7 @@ def _print_model(r: MetaResult, measure: str, title: str) -> None:
         rows.append((f"QM (df={','.join(map(str, r.qm_df))})",
                      f"{_fmt(r.qm)}, p = {_pfmt(r.qm_pval)}"))
     for a, b in rows:
-        t.add_row(a, b)
+        t.add_row(Text(a), b)
     console.print(t)
 
 
@@ -116,76 +123,48 @@ def meta(
     bubble: Annotated[Path | None, typer.Option(help="Bubble plot file (with --mods).")] = None,
 ) -> None:
     """Random-/fixed-effects meta-analysis with metafor's numbers (rma, escalc defaults)."""
+    from exomir.core.files import FIGURE_SUFFIXES, check_option, check_output
+
     measure = measure.upper()
     if (data is None) == (indication is None):
         raise InputError("give either --data FILE.csv or --indication (with --outcome)",
                          field="--data/--indication")
+    check_option(level, field="--level", lo=0, hi=100, lo_open=True)
+    if level >= 100:
+        raise InputError("out of range", field="--level", value=level,
+                         accepted="a confidence level in percent, > 0 and < 100")
+    if timepoint is not None:
+        check_option(timepoint, field="--timepoint", lo=0, hi=36525)
+    if plot is not None and mods:
+        raise InputError("--plot draws a forest plot; use --bubble with --mods", field="--plot")
+    for opt, p in (("--plot", plot), ("--funnel", funnel), ("--bubble", bubble)):
+        if p is not None:  # every output checked before anything is computed or written
+            check_output(p, field=opt, suffixes=FIGURE_SUFFIXES)
     report: dict[str, Any] | None = None
     syn: Any = None
     caught: list[str] = []
     with warnings.catch_warnings(record=True) as wlist:
         warnings.simplefilter("always")
         if data is not None:
-            df = _read_csv(data)
+            run = meta_analysis(_read_csv(data, _mods(mods)), measure=measure, method=method, knha=knha,
+                                by=by, mods=_mods(mods), bias=bias, loo=loo, level=level)
         else:
             if outcome is None:
                 raise InputError("--indication needs --outcome (e.g. wound_closure)",
                                  field="--outcome")
-            if measure not in ("SMD", "MD", "ROM"):
-                raise InputError("arm-level outcomes from the knowledge base are continuous",
-                                 field="--measure", value=measure, accepted="SMD, MD, ROM")
-            from exomir.evidence.synthesis import synthesize_kb
             from exomir.kb import open_kb
 
-            syn = synthesize_kb(open_kb(), str(indication), outcome, timepoint_days=timepoint,
-                                impute_sd=impute_sd, measure=measure, method=method,
-                                test="knha" if knha else "z", level=level)
-            table = syn.main.table
-            report = _gated_report(syn)
-            if syn.main.kind != "meta-analysis":
-                if mods or by or bias or loo or plot or funnel or bubble:
-                    raise InputError(
-                        f"--by/--mods/--bias/--leave1out and plots need a meta-analysis; "
-                        f"the {syn.indication.value} pool has k = {syn.main.k} "
-                        f"({syn.main.kind})", field="--indication", value=indication)
-                _print_synthesis(syn, fmt, report)
+            kbm = kb_meta(open_kb(), str(indication), outcome, timepoint=timepoint,
+                          impute_sd=impute_sd, measure=measure, method=method, knha=knha,
+                          by=by, mods=_mods(mods), bias=bias, loo=loo, level=level,
+                          figures=bool(plot or funnel or bubble))
+            syn, report = kbm.synthesis, kbm.report
+            if kbm.run is None:
+                _print_synthesis(kbm, fmt)
                 return
-            df = table.data
-        es = escalc(measure, df)
-        test = "knha" if knha else "z"
-        slab = es["study"].astype(str).tolist()
-        out: dict[str, Any]
-        if mods:
-            r = analysis.meta_regression(es, [m.strip() for m in mods.split(",")],
-                                         method=method, test=test)
-            res_plot: Any = r
-            out = r.to_dict()
-        elif by:
-            if by not in es.columns:
-                raise InputError("subgroup column not found", field="--by", value=by,
-                                 accepted=list(map(str, es.columns)))
-            groups = es[by].fillna("NR").astype(str).tolist()
-            sg = analysis.subgroups(es["yi"], es["vi"], groups, method=method, test=test,
-                                    slab=slab, by=by, level=level)
-            r = sg.overall
-            res_plot = sg
-            out = sg.overall.to_dict()
-            out["subgroups"] = sg.to_dict()
-        else:
-            r = rma(es["yi"], es["vi"], method=method, test=test, slab=slab, level=level)
-            res_plot = r
-            out = r.to_dict()
-        out["measure"] = measure
-        out["measure_description"] = describe_measure(measure)
-        tf = None
-        if bias and r.int_only:
-            eg, bg, tf = analysis.egger(r), analysis.begg(r), analysis.trimfill(r)
-            out["small_study"] = {"egger": eg.to_dict(), "begg": bg.to_dict(),
-                                  "trimfill": {"k0": tf.k0, "side": tf.side,
-                                               "estimate": tf.fit.estimate,
-                                               "ci_lb": tf.fit.ci_lb, "ci_ub": tf.fit.ci_ub}}
-        if loo and r.int_only:
-            out["leave1out"] = analysis.leave1out(r).to_dict("records")
+            run = kbm.run
+        r, res_plot, tf, out = run.result, run.plot_result, run.trimfill, run.data
+        sg: Any = res_plot  # the SubgroupResult with --by
         if plot is not None:
             if mods:
                 raise InputError("--plot draws a forest plot; use --bubble with --mods",
@@ -196,35 +175,31 @@ def meta(
                                                     and r.k >= 3 else None), measure=measure)
         if bubble is not None:
             plots.bubble(r, bubble)
-    caught = [str(w.message) for w in wlist]
-    k_note = _few_studies(r.k) if r.int_only else None
-    if k_note:
-        caught.insert(0, k_note)
-    if report is not None:
-        out["source"] = {"knowledge_base": True, "indication": indication, "outcome": outcome,
-                         **report}
-        out["gates"] = syn.to_dict()
+    caught = run.warnings + [str(w.message) for w in wlist]  # then the plots'
     if caught:
         out["warnings"] = caught
     if fmt == Fmt.json:
         typer.echo(json.dumps(out, indent=2, default=_json_default))
         return
     for msg in caught:
-        console.print(f"[yellow]warning:[/] {msg}", highlight=False)
+        console.print(Text.assemble(("warning: ", "yellow"), msg))
     if report is not None:
         _print_kb_header(syn, report)
     console.print(f"Effect size: {describe_measure(measure)}", highlight=False)
     if by and "subgroups" in out:
         for g, res in sg.groups.items():
-            _print_model(res, measure, f"subgroup {by} = {g}")
+            _print_model(res, measure, Text(f"subgroup {by} = {g}"))
         console.print(f"Test of subgroup differences: Q = {_fmt(sg.q_between)}, "
                       f"df = {sg.q_between_df}, p = {_pfmt(sg.q_between_pval)}", highlight=False)
     _print_model(r, measure, "Overall" if not mods else "Meta-regression")
-    st = Table(title="Studies")
+    shown = min(len(r.slab), MAX_STUDY_ROWS)
+    st = Table(title="Studies" if shown == len(r.slab) else
+               f"Studies (first {shown} of {len(r.slab)}; --format json lists all)")
     for c in ("study", "yi", "vi", "weight %"):
-        st.add_column(c, justify="left" if c == "study" else "right")
-    for s, y, v, w in zip(r.slab, r.yi, r.vi, r.weights, strict=True):
-        st.add_row(s, _fmt(float(y)), _fmt(float(v)), _fmt(float(w), 2))
+        st.add_column(c, justify="left" if c == "study" else "right",
+                      overflow="fold" if c == "study" else "ellipsis")
+    for s, y, v, w in list(zip(r.slab, r.yi, r.vi, r.weights, strict=True))[:shown]:
+        st.add_row(Text(str(s)), _fmt(float(y)), _fmt(float(v)), _fmt(float(w), 2))
     console.print(st)
     if "small_study" in out:
         ss = out["small_study"]
@@ -236,55 +211,44 @@ def meta(
                       f"{_fmt(ss['trimfill']['estimate'])}", highlight=False)
     for p in (plot, funnel, bubble):
         if p is not None:
-            console.print(f"wrote {p}", highlight=False)
+            console.print(f"wrote {p}", highlight=False, markup=False)
     if syn is not None:
         _print_subgroups_and_published(syn)
 
 
-def _few_studies(k: int) -> str | None:
-    if k == 1:
-        return "k = 1: a single study, not a meta-analysis (tau^2, I^2 and Q are undefined)"
-    if k < 3:
-        return f"k = {k} < 3 studies: tau^2 and I^2 cannot be estimated with any precision"
-    return None
-
-
-def _gated_report(syn: Any) -> dict[str, Any]:
-    """The main pool's arm-table report with the gated studies counted as left out."""
-    rep = syn.main.table.report()
-    gated = [{"study": x["study"], "reason": x["detail"]} for x in syn.kept_out]
-    rep["studies_considered"] = len(syn.considered)
-    rep["left_out"] = gated + rep["left_out"]
-    rep["studies_left_out"] = len(syn.considered) - rep["studies_pooled"]
-    return rep
+def _mods(mods: str | None) -> list[str] | None:
+    return [m.strip() for m in mods.split(",")] if mods else None
 
 
 def _print_kb_header(syn: Any, report: dict[str, Any]) -> None:
-    console.print(f"Knowledge base, {syn.indication.value}, outcome {syn.outcome!r}: "
-                  f"{report['studies_pooled']} studies pooled in the main analysis "
-                  f"({report['comparisons']} comparisons), {report['studies_left_out']} left "
-                  f"out of {report['studies_considered']}.", highlight=False)
+    considered = report["studies_considered"]
+    console.print(Text(
+        f"Knowledge base, {syn.indication.value}, outcome {syn.outcome!r}: "
+        f"{_count(report['studies_pooled'], 'study', 'studies')} pooled in the main analysis "
+        f"({_count(report['comparisons'], 'comparison', 'comparisons')}), "
+        f"{report['studies_left_out']} of {considered} "
+        f"{'study' if considered == 1 else 'studies'} left out."))
     for x in syn.kept_out:
         what = "kept out" if x["gate"] == "exclude" else "subgroup only"
-        console.print(f"  {what}: {x['study']}: {x['detail']}", highlight=False)
+        console.print(f"  {what}: {x['study']}: {x['detail']}", highlight=False, markup=False)
     reasons: dict[str, int] = {}
     for _, why in syn.main.table.excluded:
         reasons[why] = reasons.get(why, 0) + 1
     for why, n in sorted(reasons.items(), key=lambda kv: -kv[1]):
-        console.print(f"  left out: {n} x {why}", highlight=False)
+        console.print(f"  left out: {n} x {why}", highlight=False, markup=False)
     for note in syn.main.table.notes:
-        console.print(f"  note: {note}", highlight=False)
+        console.print(f"  note: {note}", highlight=False, markup=False)
 
 
 def _print_subgroups_and_published(syn: Any) -> None:
     for sg in syn.subgroups:
         if not sg.k:
             continue
-        t = Table(title=f"{sg.label} ({sg.kind}, k = {sg.k}; not in the main estimate)")
+        t = Table(title=Text(f"{sg.label} ({sg.kind}, k = {sg.k}; not in the main estimate)"))
         for c in ("study", "treatment vs control", "day", "yi", "95% CI"):
             t.add_column(c)
         for c in sg.comparisons:
-            t.add_row(c["study"], f"{c['treatment']} vs {c['control']}",
+            t.add_row(Text(str(c["study"])), Text(f"{c['treatment']} vs {c['control']}"),
                       _fmt(c["timepoint_days"], 0) if c["timepoint_days"] is not None else "NR",
                       _fmt(c["yi"]), f"[{_fmt(c['ci_lb'])}, {_fmt(c['ci_ub'])}]")
         if sg.result is not None:
@@ -292,7 +256,7 @@ def _print_subgroups_and_published(syn: Any) -> None:
                       f"[{_fmt(sg.result.ci_lb)}, {_fmt(sg.result.ci_ub)}]")
         console.print(t)
         for w in sg.warnings:
-            console.print(f"[yellow]warning:[/] {w}", highlight=False)
+            console.print(Text.assemble(("warning: ", "yellow"), w))
     if syn.published:
         t = Table(title="Published syntheses (systematic reviews; not pooled with the above)")
         for c in ("review", "intervention", "outcome", "estimate [CI]", "k", "I^2 %", "DOI"):
@@ -307,13 +271,12 @@ def _print_subgroups_and_published(syn: Any) -> None:
         console.print(f"Published syntheses: {syn.published_note}", highlight=False)
 
 
-def _print_synthesis(syn: Any, fmt: Fmt, report: dict[str, Any]) -> None:
+def _print_synthesis(kbm: KbMeta, fmt: Fmt) -> None:
     """The knowledge-base route when the main pool is not a meta-analysis (k <= 1)."""
+    syn: Any = kbm.synthesis
+    report = kbm.report
     if fmt == Fmt.json:
-        out = syn.to_dict()
-        out["source"] = {"knowledge_base": True, "indication": syn.indication.value,
-                         "outcome": syn.outcome, **report}
-        typer.echo(json.dumps(out, indent=2, default=_json_default))
+        typer.echo(json.dumps(kbm.data, indent=2, default=_json_default))
         return
     _print_kb_header(syn, report)
     m = syn.main
@@ -327,7 +290,7 @@ def _print_synthesis(syn: Any, fmt: Fmt, report: dict[str, Any]) -> None:
         console.print(t)
     for w in syn.warnings:
         if not w.startswith("subgroup:"):  # subgroup warnings print with their table
-            console.print(f"[yellow]warning:[/] {w}", highlight=False)
+            console.print(Text.assemble(("warning: ", "yellow"), w))
     _print_subgroups_and_published(syn)
 
 
@@ -348,6 +311,10 @@ def rob_cmd(
                              "at least one judgement.")] = True,
 ) -> None:
     """SYRCLE risk-of-bias traffic-light table (Hooijmans 2014)."""
+    if plot is not None:
+        from exomir.core.files import FIGURE_SUFFIXES, check_output
+
+        check_output(plot, field="--plot", suffixes=FIGURE_SUFFIXES)
     if sheet is not None:
         studies = read_extraction_sheet(sheet)
     else:
@@ -375,12 +342,12 @@ def rob_cmd(
     mark = {"low": "[green]+[/]", "high": "[red]-[/]", "unclear": "[yellow]?[/]",
             "not assessed": " "}
     for _, row in table.iterrows():
-        t.add_row(str(row["study"]), *[mark[str(row[i])] for i in rob.ITEM_IDS])
+        t.add_row(Text(str(row["study"])), *[mark[str(row[i])] for i in rob.ITEM_IDS])
     console.print(t)
     for i, (item, _, q) in enumerate(rob.SYRCLE_ITEMS, start=1):
         console.print(f"  {i}. {item}: {q}", highlight=False)
     if plot is not None:
-        console.print(f"wrote {plot}", highlight=False)
+        console.print(f"wrote {plot}", highlight=False, markup=False)
 
 
 @evidence_app.command("import-sheet")

@@ -2,14 +2,17 @@
 
 Every reader in :mod:`exomir.formats` reads its file through :func:`read_lines`, which yields
 ``(line_number, text)`` one line at a time, so memory never holds more than one line of the
-file. Gzip and single-member zip archives are detected by their magic bytes (not by the file
-name), and every low-level failure (undecodable bytes, NUL bytes, a truncated gzip stream, a
-missing file) becomes an :class:`~exomir.core.InputError` naming the file and line.
+file (and a line is at most :data:`exomir.core.files.MAX_LINE_CHARS`). Gzip and single-member
+zip archives are detected by their magic bytes (not by the file name); decoding, BOMs and the
+refusal of binary data are those of the one input layer (:func:`exomir.core.files.iter_text_lines`),
+and every low-level failure (undecodable bytes, NUL bytes, a truncated gzip stream, a missing
+file, a directory) becomes an :class:`~exomir.core.InputError` naming the file and line.
 """
 
 from __future__ import annotations
 
 import gzip
+import io
 import zipfile
 import zlib
 from collections.abc import Iterator
@@ -19,6 +22,7 @@ from pathlib import Path
 from typing import IO, cast
 
 from exomir.core.errors import InputError
+from exomir.core.files import iter_text_lines, open_input
 
 GZIP_MAGIC = b"\x1f\x8b"
 ZIP_MAGIC = b"PK\x03\x04"
@@ -62,14 +66,7 @@ def _zip_member(zf: zipfile.ZipFile, path: Path) -> str:
 def open_binary(path: str | Path) -> Iterator[IO[bytes]]:
     """Open ``path`` for binary reading, transparently decompressing gzip and zip."""
     p = Path(path)
-    try:
-        raw = p.open("rb")
-    except FileNotFoundError:
-        raise InputError("file not found", source=p) from None
-    except IsADirectoryError:
-        raise InputError("is a directory, not a file", source=p) from None
-    except OSError as exc:
-        raise InputError(f"cannot open file: {exc.strerror}", source=p) from None
+    raw = open_input(p)
     try:
         magic = raw.read(4)
         raw.seek(0)
@@ -94,31 +91,17 @@ def open_binary(path: str | Path) -> Iterator[IO[bytes]]:
 def read_lines(path: str | Path) -> Iterator[tuple[int, str]]:
     """Yield ``(line_number, line)`` (1-based, line end stripped) from a text file.
 
-    Raises :class:`InputError` for a missing or empty file, binary content (NUL bytes or bytes
-    that are not UTF-8), and truncated or corrupt gzip/zip data, naming the file and line.
-    A UTF-8 byte-order mark on the first line is dropped.
+    Raises :class:`InputError` for a missing or empty file, a directory, binary content (NUL
+    bytes or bytes that are not UTF-8), an endless line, and truncated or corrupt gzip/zip
+    data, naming the file and line. A byte-order mark (UTF-8, UTF-16) is handled.
     """
     p = Path(path)
     n = 0
     with open_binary(p) as fh:
+        buffered = fh if hasattr(fh, "peek") else io.BufferedReader(fh)  # type: ignore[type-var]
         try:
-            for raw in fh:
-                n += 1
-                if b"\x00" in raw:
-                    raise InputError(
-                        "binary data (NUL byte) in a text file",
-                        source=p, line=n, accepted="a UTF-8 text file (optionally .gz/.zip)",
-                    )
-                try:
-                    text = raw.decode("utf-8")
-                except UnicodeDecodeError as exc:
-                    raise InputError(
-                        f"not UTF-8 text (byte 0x{raw[exc.start]:02x} at column {exc.start + 1})",
-                        source=p, line=n, accepted="a UTF-8 text file (optionally .gz/.zip)",
-                    ) from None
-                if n == 1 and text.startswith("\ufeff"):
-                    text = text[1:]
-                yield n, text.rstrip("\r\n")
+            for n, text in iter_text_lines(buffered, source=p):
+                yield n, text
         except (EOFError, zlib.error, gzip.BadGzipFile, zipfile.BadZipFile) as exc:
             raise InputError(
                 f"compressed data is truncated or corrupt ({exc})", source=p, line=n + 1

@@ -16,7 +16,6 @@ from rich.progress import (
     TimeRemainingColumn,
     TransferSpeedColumn,
 )
-from rich.table import Table
 
 from exomir.core.errors import InputError
 from exomir.formats.fetch import (
@@ -107,18 +106,15 @@ def list_cmd(dest: DestOpt = None, fmt: FormatOpt = "table") -> None:
     if fmt == "json":
         typer.echo(json.dumps(rows, indent=2, default=str))
         return
-    table = Table(title=f"Reference files in {dest or reference_dir()}")
-    table.add_column("name", no_wrap=True)
-    for col in ("installed", "size", "fetched", "sha256", "description"):
-        table.add_column(col)
-    for r in rows:
-        table.add_row(
-            str(r["name"]), "yes" if r["installed"] else "no",
-            f"{r['size']:,}" if isinstance(r["size"], int) else "",
-            str(r["fetched_at"] or ""), str(r["sha256"] or "")[:12],
-            str(r["description"]),
-        )
-    console.print(table)
+    from exomir.terminal import Column, print_table
+
+    print_table(console, f"Reference files in {dest or reference_dir()}",
+                [Column("name", no_wrap=True), Column("installed"), Column("size"),
+                 Column("fetched"), Column("sha256"), Column("description")],
+                [[str(r["name"]), "yes" if r["installed"] else "no",
+                  f"{r['size']:,}" if isinstance(r["size"], int) else "",
+                  str(r["fetched_at"] or ""), str(r["sha256"] or "")[:12],
+                  str(r["description"])] for r in rows])
 
 
 def register(app: typer.Typer) -> None:

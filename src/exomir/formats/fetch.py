@@ -130,13 +130,29 @@ def reference_dir() -> Path:
     return base / "reference"
 
 
+#: Short names users type (``exomir data fetch mirbase``) for registry entries.
+ALIASES: dict[str, str] = {
+    "mirbase": "mirbase-mature",
+    "mature": "mirbase-mature",
+    "targetscan-mir-family": "targetscan8-mir-family",
+    "targetscan-utr": "targetscan8-utr",
+    "mirtarbase": "mirtarbase9-hsa",
+    "kegg": "enrichr-kegg-2021-human",
+    "hallmark": "msigdb-hallmark",
+}
+
+
 def get_release(name: str) -> Release:
-    """The registry entry called ``name``; InputError listing the names otherwise."""
+    """The registry entry called ``name`` (or one of its :data:`ALIASES`, any case);
+    InputError listing the names otherwise."""
+    key = name.strip().lower()
+    key = ALIASES.get(key, key)
     try:
-        return REGISTRY[name]
+        return REGISTRY[key]
     except KeyError:
         raise InputError("unknown reference file", field="name", value=name,
-                         accepted=sorted(REGISTRY)) from None
+                         accepted=sorted(REGISTRY) + [f"{a} (= {n})" for a, n in
+                                                      ALIASES.items()]) from None
 
 
 def release_url(rel: Release) -> str:

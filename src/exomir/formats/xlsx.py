@@ -22,8 +22,17 @@ _COL_RE = re.compile(r"^([A-Z]+)")
 
 
 def is_xlsx(path: Path) -> bool:
-    """True when ``path`` is a zip archive that contains an Excel workbook."""
+    """True when ``path`` is a zip archive that contains an Excel workbook.
+
+    Only a regular file that starts with the zip magic is opened as a zip (zipfile seeks to
+    the end of the file: on ``/dev/zero`` or a pipe that never ends).
+    """
     try:
+        if not Path(path).is_file():
+            return False
+        with Path(path).open("rb") as fh:
+            if fh.read(4) != b"PK\x03\x04":
+                return False
         with zipfile.ZipFile(path) as zf:
             return "xl/workbook.xml" in zf.namelist()
     except (zipfile.BadZipFile, OSError):

@@ -15,11 +15,13 @@ import typer
 from pydantic import BaseModel
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from exomir.core import InputError, Study
 from exomir.core.gates import explain, flags
 from exomir.kb import io as kbio
 from exomir.kb.store import KnowledgeBase, open_kb
+from exomir.terminal import Column, print_table
 
 console = Console()
 kb_app = typer.Typer(help="Query and curate the knowledge base of studies, miRNAs, "
@@ -89,7 +91,8 @@ def stats(fmt: Annotated[OutFormat, typer.Option("--format")] = OutFormat.table)
         t.add_row(k.replace("_", " "), *(str(data[i].get(k, "")) for i in data))
     console.print(t)
     console.print(f"mature miRNA sequences: {data['all']['mature_mirnas']}   gene sets: "
-                  f"{data['all']['gene_sets']}   database: {_kb().url}")
+                  f"{data['all']['gene_sets']}   database: {_kb().display_url}",
+                  highlight=False, markup=False)
 
 
 @kb_app.command("query")
@@ -119,19 +122,18 @@ def query(
         w.writerows(rows)
         typer.echo(buf.getvalue(), nl=False)
         return
-    t = Table(title=f"{len(rows)} studies", show_lines=False)
     cols = ("id", "citation", "doi", "source_cell", "cargo", "targets", "route", "species",
             "flags")
-    for col in cols:
-        t.add_column(col, overflow="fold", max_width=28 if col != "doi" else 34,
-                     style="bold red" if col == "flags" else None)
-    for s, r in zip(found, rows, strict=True):
-        t.add_row(*(r[c] if c != "doi" else (s.source.key or "") for c in cols))
-    console.print(t)
+    print_table(console, f"{len(rows)} {'study' if len(rows) == 1 else 'studies'}",
+                [Column(c, no_wrap=c == "id", style="bold red" if c == "flags" else None)
+                 for c in cols],
+                [[r[c] if c != "doi" else (s.source.key or "") for c in cols]
+                 for s, r in zip(found, rows, strict=True)])
     retracted = [s.id for s in found if flags(s)[:1] == ["RETRACTED"]]
     if retracted:
         console.print(f"RETRACTED (never pooled, never used as evidence): "
-                      f"{', '.join(retracted)}", style="bold red", highlight=False)
+                      f"{', '.join(retracted)}", style="bold red", highlight=False,
+                      markup=False)
     flagged = [s for s in found if s.exclusions]
     if flagged:
         console.print(f"{len(flagged)} of {len(found)} studies carry exclusions (kept out of "
@@ -143,11 +145,12 @@ def query(
 def show(study_id: Annotated[str, typer.Argument(help="study id, e.g. NP001")],
          fmt: Annotated[ExportFormat | None, typer.Option("--format")] = None) -> None:
     """Print one study with all its fields and its source."""
-    s = _kb().get_study(study_id)
+    kb = _kb()
+    s = kb.get_study(study_id)
     if fmt is ExportFormat.json:
         typer.echo(s.model_dump_json(indent=1, exclude_none=True))
         return
-    t = Table(title=f"{s.id}: {s.citation}", show_header=False)
+    t = Table(title=Text(f"{s.id}: {s.citation}"), show_header=False)
     t.add_column("field", style="bold")
     t.add_column("value", overflow="fold")
     data = s.model_dump(mode="json", exclude_none=True)
@@ -155,10 +158,11 @@ def show(study_id: Annotated[str, typer.Argument(help="study id, e.g. NP001")],
         if value in ([], {}, None):
             continue
         text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
-        t.add_row(key, text)
-    t.add_row("link", s.source.link or "NR")
+        t.add_row(key, Text(text))
+    t.add_row("origin", kb.origins("studies").get(s.id, "user"))
+    t.add_row("link", Text(s.source.link or "NR"))
     for e in s.exclusions:
-        t.add_row("EXCLUDED" if e.reason.value == "retracted" else "exclusion", explain(e))
+        t.add_row("EXCLUDED" if e.reason.value == "retracted" else "exclusion", Text(explain(e)))
     console.print(t)
 
 
@@ -171,14 +175,11 @@ def trials(indication: Annotated[str | None, typer.Option()] = None,
         typer.echo(kbio.dump_json("trials", items) if fmt is OutFormat.json
                    else kbio.dump_csv("trials", items), nl=False)
         return
-    t = Table(title=f"{len(items)} trials")
-    for col in ("registry_id", "indication", "condition", "phase", "status", "enrollment",
-                "title"):
-        t.add_column(col, overflow="fold")
-    for tr in items:
-        t.add_row(tr.registry_id, tr.indication.value, tr.condition or "", tr.phase or "NR",
-                  tr.status or "NR", str(tr.enrollment or "NR"), tr.title)
-    console.print(t)
+    cols = ("registry_id", "indication", "condition", "phase", "status", "enrollment", "title")
+    print_table(console, f"{len(items)} {'trial' if len(items) == 1 else 'trials'}",
+                [Column(c, no_wrap=c == "registry_id") for c in cols],
+                [[tr.registry_id, tr.indication.value, tr.condition or "", tr.phase or "NR",
+                  tr.status or "NR", str(tr.enrollment or "NR"), tr.title] for tr in items])
 
 
 @kb_app.command("import")
@@ -224,8 +225,9 @@ def export(fmt: Annotated[ExportFormat, typer.Option("--format")] = ExportFormat
         raise InputError("unknown record kind", field="--what", value=what,
                          accepted=list(getters))
     items = getters[what]()
-    text = (kbio.dump_json(what, items) if fmt is ExportFormat.json
-            else kbio.dump_csv(what, items))
+    origins = kb.origins(what) if what in kbio.WITH_ORIGIN else None
+    text = (kbio.dump_json(what, items, origins) if fmt is ExportFormat.json
+            else kbio.dump_csv(what, items, origins))
     if out is None:
         typer.echo(text, nl=False)
     else:
@@ -235,8 +237,8 @@ def export(fmt: Annotated[ExportFormat, typer.Option("--format")] = ExportFormat
 
 @kb_app.command("path")
 def path() -> None:
-    """Print the database URL in use."""
-    typer.echo(_kb().url)
+    """Print the database URL in use (password hidden)."""
+    typer.echo(_kb().display_url)
 
 
 @kb_app.command("syntheses")

@@ -5,6 +5,12 @@ JSON: a list of records, or an object ``{"studies": [...], "interactions": [...]
 columns, nested fields (source, product, cargo, arms, ...) as JSON text in their column, so a
 CSV export re-imports without loss. The kind of a bare list or CSV is told by its columns.
 Reference formats (miRBase FASTA, miRTarBase, GMT) are read by :mod:`exomir.formats`.
+
+Studies and interactions are exported with an ``origin`` (``curated`` or ``user``), so a round
+trip keeps curated records curated (a record labelled curated keeps the label on import only
+when it is identical to the packaged curated record). Files are read through the one input
+layer (:mod:`exomir.core.files`): size limits, BOM and encoding handling, strict JSON (no
+``NaN``/``Infinity``), strict CSV quoting.
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ from exomir.core import (
     PublishedSynthesis,
     Study,
 )
+from exomir.core.files import load_json, parse_table, read_text
 from exomir.kb.store import validate_records
 
 KINDS: dict[str, type[BaseModel]] = {
@@ -38,6 +45,9 @@ KINDS: dict[str, type[BaseModel]] = {
 # A column that only one kind has tells the kind of a bare list or CSV.
 _KEYS = {"studies": "id", "interactions": None, "trials": "registry_id", "mirnas": "name",
          "syntheses": "id"}
+#: Kinds whose rows carry an origin (curated | user) in the knowledge base.
+WITH_ORIGIN = ("studies", "interactions")
+ORIGINS = ("curated", "user")
 
 
 def _kind_of(columns: Sequence[str], source: str, line: int) -> str:
@@ -58,47 +68,55 @@ def _kind_of(columns: Sequence[str], source: str, line: int) -> str:
                      "syntheses (id, citation, estimate, ...)")
 
 
-def read_records(path: Path) -> dict[str, list[Any]]:
-    """Read and validate a JSON or CSV file; raises InputError naming file, line, field."""
+def read_records(path: Path) -> dict[str, Any]:
+    """Read and validate a JSON or CSV file; raises InputError naming file, line, field.
+
+    Returns ``{kind: [model, ...]}`` and, for studies and interactions, ``origins``:
+    ``{kind: [origin label or None per record]}``.
+    """
     source = str(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputError("file not found", source=source, accepted="an existing file") from None
-    except UnicodeDecodeError as exc:
-        raise InputError(f"not UTF-8 text ({exc.reason})", source=source,
-                         accepted="UTF-8 JSON or CSV") from None
     suffix = path.suffix.lower()
-    if suffix == ".json":
-        raw = _parse_json(text, source)
-    elif suffix in (".csv", ".tsv"):
-        raw = _parse_csv(text, source, "\t" if suffix == ".tsv" else ",")
-    else:
+    if suffix not in (".json", ".csv", ".tsv"):
         raise InputError("unsupported file type", source=source, field="suffix", value=suffix,
                          accepted=".json, .csv, .tsv (reference formats: see 'exomir kb import "
                          "--help')")
-    out: dict[str, list[Any]] = {}
+    text = read_text(path)
+    if suffix == ".json":
+        raw = _parse_json(text, source)
+    else:
+        raw = _parse_csv(text, source, "\t" if suffix == ".tsv" else ",")
+    out: dict[str, Any] = {}
+    origins: dict[str, list[str | None]] = {}
     for kind, rows in raw.items():
-        items = validate_records(KINDS[kind], rows, source)
+        labels: list[str | None] = []
+        clean: list[tuple[int, dict[str, Any]]] = []
+        for line, row in rows:
+            label = row.pop("origin", None) if kind in WITH_ORIGIN else None
+            if label is not None and label not in ORIGINS:
+                raise InputError("unknown origin", source=source, line=line, field="origin",
+                                 value=label, accepted=ORIGINS)
+            labels.append(label)
+            clean.append((line, row))
+        items = validate_records(KINDS[kind], clean, source)
         key = _KEYS[kind]
         if key:
             seen: dict[str, int] = {}
-            for (line, _), item in zip(rows, items, strict=True):
+            for (line, _), item in zip(clean, items, strict=True):
                 k = getattr(item, key)
                 if k in seen:
                     raise InputError(f"duplicate {key} (first on line {seen[k]})", source=source,
                                      line=line, field=key, value=k, accepted="unique ids")
                 seen[k] = line
         out[kind] = items
+        if kind in WITH_ORIGIN:
+            origins[kind] = labels
+    if origins:
+        out["origins"] = origins
     return out
 
 
 def _parse_json(text: str, source: str) -> dict[str, list[tuple[int, dict[str, Any]]]]:
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InputError(f"malformed JSON: {exc.msg}", source=source, line=exc.lineno,
-                         accepted="a JSON list of records or an object of lists") from None
+    data = load_json(text, source=source)
     groups: dict[str, list[Any]]
     if isinstance(data, list):
         if not data:
@@ -116,6 +134,9 @@ def _parse_json(text: str, source: str) -> dict[str, list[tuple[int, dict[str, A
         if not isinstance(items, list):
             raise InputError("expected a list", source=source, field=kind,
                              accepted="a JSON list of records")
+        if not items:
+            raise InputError("empty list", source=source, field=kind,
+                             accepted="at least one record")
         rows = []
         for n, item in enumerate(items, start=1):
             if not isinstance(item, dict):
@@ -128,35 +149,21 @@ def _parse_json(text: str, source: str) -> dict[str, list[tuple[int, dict[str, A
 
 def _parse_csv(text: str, source: str, delimiter: str
                ) -> dict[str, list[tuple[int, dict[str, Any]]]]:
-    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
-    try:
-        header = next(reader)
-    except StopIteration:
-        raise InputError("empty file", source=source, accepted="a header row and records") from None
-    except csv.Error as exc:
-        raise InputError(f"malformed CSV: {exc}", source=source, line=1) from None
-    header = [h.strip() for h in header]
-    kind = _kind_of(header, source, 1)
+    table = parse_table(text, source=source, delimiter=delimiter, comment=None,
+                        accepted="a header row and one record per row")
+    kind = _kind_of(table.header, source, table.header_line)
+    nested = _nested_fields(KINDS[kind])
     rows: list[tuple[int, dict[str, Any]]] = []
-    try:
-        for row in reader:
-            line = reader.line_num
-            if not any(cell.strip() for cell in row):
+    for r in table.rows:
+        if len(r.cells) != len(table.header):
+            raise InputError(f"row has {len(r.cells)} cells, header has {len(table.header)}",
+                             source=source, line=r.line, accepted="one cell per column")
+        rec: dict[str, Any] = {}
+        for col, cell in zip(table.header, r.cells, strict=True):
+            if cell == "":
                 continue
-            if len(row) != len(header):
-                raise InputError(f"row has {len(row)} cells, header has {len(header)}",
-                                 source=source, line=line, accepted="one cell per column")
-            rec: dict[str, Any] = {}
-            nested = _nested_fields(KINDS[kind])
-            for col, cell in zip(header, row, strict=True):
-                if cell == "":
-                    continue
-                rec[col] = _cell(cell, source, line, col) if col in nested else cell
-            rows.append((line, rec))
-    except csv.Error as exc:
-        raise InputError(f"malformed CSV: {exc}", source=source, line=reader.line_num) from None
-    if not rows:
-        raise InputError("no records", source=source, accepted="at least one data row")
+            rec[col] = _cell(cell, source, r.line, col) if col in nested else cell
+        rows.append((r.line, rec))
     return {kind: rows}
 
 
@@ -175,21 +182,39 @@ def _cell(cell: str, source: str, line: int, col: str) -> Any:
     s = cell.strip()
     if s[:1] in "[{":
         try:
-            return json.loads(s)
-        except json.JSONDecodeError as exc:
-            raise InputError(f"malformed JSON in cell: {exc.msg}", source=source, line=line,
+            return load_json(s, source=source)
+        except InputError as exc:
+            raise InputError(f"malformed JSON in cell: {exc.message}", source=source, line=line,
                              field=col, value=s, accepted="JSON for nested fields") from None
     return s
 
 
-def dump_json(kind: str, items: Sequence[BaseModel]) -> str:
-    return json.dumps({kind: [i.model_dump(mode="json", exclude_none=True) for i in items]},
-                      indent=1, ensure_ascii=False) + "\n"
+def dump_json(kind: str, items: Sequence[BaseModel],
+              origins: dict[str, str] | None = None) -> str:
+    """``{kind: [record, ...]}`` as JSON; with ``origins`` (see :func:`origin_of`) each record
+    carries its ``origin``."""
+    recs = []
+    for i in items:
+        d = i.model_dump(mode="json", exclude_none=True)
+        if origins is not None:
+            d["origin"] = origin_of(kind, i, origins)
+        recs.append(d)
+    return json.dumps({kind: recs}, indent=1, ensure_ascii=False) + "\n"
 
 
-def iter_csv_rows(kind: str, items: Sequence[BaseModel]) -> Iterator[list[str]]:
+def origin_of(kind: str, item: BaseModel, origins: dict[str, str]) -> str:
+    """The stored origin of ``item`` (``KnowledgeBase.origins(kind)``); ``user`` if unknown."""
+    key = getattr(item, "id", None) if kind == "studies" else item.model_dump_json(
+        exclude_none=True)
+    # stored origins are "curated", "user" or "import:<n>" (an import of *this* database):
+    # exported, everything not curated is user data
+    return "curated" if origins.get(str(key)) == "curated" else "user"
+
+
+def iter_csv_rows(kind: str, items: Sequence[BaseModel],
+                  origins: dict[str, str] | None = None) -> Iterator[list[str]]:
     fields = list(KINDS[kind].model_fields)
-    yield fields
+    yield fields + (["origin"] if origins is not None else [])
     for item in items:
         d = item.model_dump(mode="json")
         row = []
@@ -201,12 +226,15 @@ def iter_csv_rows(kind: str, items: Sequence[BaseModel]) -> Iterator[list[str]]:
                 row.append(json.dumps(v, ensure_ascii=False, separators=(",", ":")))
             else:
                 row.append(str(v))
+        if origins is not None:
+            row.append(origin_of(kind, item, origins))
         yield row
 
 
-def dump_csv(kind: str, items: Sequence[BaseModel]) -> str:
+def dump_csv(kind: str, items: Sequence[BaseModel],
+             origins: dict[str, str] | None = None) -> str:
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
-    for row in iter_csv_rows(kind, items):
+    for row in iter_csv_rows(kind, items, origins):
         w.writerow(row)
     return buf.getvalue()

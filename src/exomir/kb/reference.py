@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from exomir.core import InputError
-from exomir.formats import read_gmt, read_mature_fasta, read_mirtarbase
+from exomir.formats import ReadStats, read_gmt, read_mature_fasta, read_mirtarbase
 
 REFERENCE_KINDS = ("mirbase", "mirtarbase", "gmt")
 
@@ -39,11 +39,21 @@ def read_reference(path: Path, kind: str | None, *, species: str | None = None
         keep = ("hsa-", "mmu-", "rno-")
         mirnas = [m for m in read_mature_fasta(path, species=species)
                   if species is not None or m.name.startswith(keep)]
+        if not mirnas:
+            raise InputError("no human, mouse or rat mature miRNA in the file", source=path,
+                             accepted="miRBase mature FASTA (hsa-/mmu-/rno- names)")
         return {"mirnas": list({m.name: m for m in mirnas}.values())}
     if kind == "mirtarbase":
         seen: dict[tuple[str, str, str], object] = {}
-        for i in read_mirtarbase(path):
+        stats = ReadStats()
+        for i in read_mirtarbase(path, stats=stats):
             seen[(i.mirna, i.gene.upper(), i.source.key or "")] = i
+        if not seen:
+            skipped = "; ".join(f"{n} {why}" for why, n in stats.skipped.items())
+            raise InputError("no interactions to import" + (
+                f" ({stats.rows} rows read: {skipped})" if stats.rows else " (header only)"),
+                source=path, accepted="a miRTarBase table with at least one human "
+                "miRNA-target row")
         return {"interactions": list(seen.values())}
     sets = list(read_gmt(path))
     return {"gene_sets_by_collection": {path.name: sets}}  # type: ignore[dict-item]

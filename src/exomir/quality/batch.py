@@ -30,7 +30,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from exomir.core.errors import InputError
 from exomir.core.files import read_mapping
@@ -38,7 +45,28 @@ from exomir.quality.nta import SizeDistribution, read_size_file, size_stats
 
 
 class _M(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+
+#: Name endings of batch values that are amounts, sizes or fractions (never negative); a
+#: fraction is at most 1 and a percentage at most 100. Other names (e.g. zeta_potential_mv)
+#: may be negative. Every value is finite and within +-1e15.
+_NONNEGATIVE = ("_per_ml", "_nm", "_per_ug_protein", "_ug", "_mg", "_ml", "_count", "_eu",
+                "_eu_per_ml", "_percent", "_pct", "_cfu")
+_VALUE_MAX = 1e15
+
+
+def _check_value(name: str, value: float) -> None:
+    if abs(value) > _VALUE_MAX:
+        raise ValueError(f"{name} = {value:g} is beyond any measured value (|x| <= 1e15)")
+    low = name.lower()
+    if (low.endswith(_NONNEGATIVE) or low.startswith(("fraction_", "particles_"))) \
+            and value < 0:
+        raise ValueError(f"{name} must not be negative (got {value:g})")
+    if low.startswith("fraction_") and value > 1:
+        raise ValueError(f"{name} is a fraction: at most 1 (got {value:g})")
+    if low.endswith(("_percent", "_pct")) and value > 100:
+        raise ValueError(f"{name} is a percentage: at most 100 (got {value:g})")
 
 
 class Range(_M):
@@ -47,6 +75,9 @@ class Range(_M):
 
     @model_validator(mode="after")
     def _ok(self) -> Range:
+        for v in (self.min, self.max):
+            if v is not None and abs(v) > _VALUE_MAX:
+                raise ValueError(f"limit {v:g} is beyond any measured value (|x| <= 1e15)")
         if self.min is None and self.max is None:
             raise ValueError("a range needs min and/or max")
         if self.min is not None and self.max is not None and self.min > self.max:
@@ -79,6 +110,13 @@ class BatchRecord(_M):
     markers_present: list[str] = Field(default_factory=list)
     markers_absent: list[str] = Field(default_factory=list)
     results: dict[str, Literal["pass", "fail"]] = Field(default_factory=dict)
+
+    @field_validator("values")
+    @classmethod
+    def _values_ok(cls, values: dict[str, float]) -> dict[str, float]:
+        for name, value in values.items():
+            _check_value(name, value)
+        return values
 
 
 class Check(BaseModel):
@@ -114,10 +152,12 @@ def _validate(model: type[_M], data: dict[str, object], path: str | Path) -> _M:
         return model.model_validate(data)
     except ValidationError as exc:
         err = exc.errors()[0]
-        raise InputError(err["msg"], source=path,
+        value = err.get("input") if err["type"] != "missing" else None
+        top = len(err["loc"]) <= 1 and err["type"] in ("missing", "extra_forbidden")
+        raise InputError(str(err["msg"]).removeprefix("Value error, "), source=path,
                          field=".".join(str(x) for x in err["loc"]) or None,
-                         value=err.get("input") if err["type"] != "missing" else None,
-                         accepted=", ".join(model.model_fields)) from None
+                         value=None if isinstance(value, dict | list) else value,
+                         accepted=", ".join(model.model_fields) if top else None) from None
 
 
 def load_spec(path: str | Path) -> ReleaseSpec:

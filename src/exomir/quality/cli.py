@@ -11,8 +11,10 @@ import typer
 from rich.console import Console
 from rich.progress import track
 from rich.table import Table
+from rich.text import Text
 
 from exomir.core.errors import InputError
+from exomir.core.files import check_option
 
 console = Console()
 
@@ -45,13 +47,17 @@ def _misev_table(title: str, report: object) -> None:
 
     assert isinstance(report, MisevReport)
     met, total = report.mandatory_met
-    t = Table(title=f"{title}: {report.completeness_pct:.0f}% complete "
-                    f"(mandatory {met}/{total})")
+    c_met, c_total = report.if_applicable_met
+    cond = f", if applicable {c_met}/{c_total}" if c_total else ""
+    t = Table(title=Text(f"{title}: {report.completeness_pct:.0f}% complete "
+                         f"(mandatory {met}/{total}{cond})"))
     for col in ("item", "level", "status", "evidence", "why it matters"):
         t.add_column(col, overflow="fold")
     for r in report.items:
-        status = "n/a" if not r.applicable else ("[green]met[/]" if r.met else "[red]missing[/]")
-        t.add_row(r.key, r.level, status, r.evidence, "" if r.met or not r.applicable else r.why)
+        status = Text("n/a") if not r.applicable else (Text("met", style="green") if r.met
+                                                       else Text("missing", style="red"))
+        t.add_row(r.key, r.level.replace("_", " "), status, Text(r.evidence),
+                  "" if r.met or not r.applicable else r.why)
     console.print(t)
 
 
@@ -123,6 +129,10 @@ def nta_cmd(
     """Size statistics (concentration, mean, mode, D10/D50/D90, span, per-capture SD)."""
     from exomir.quality.nta import SizeDistribution, overlay_plot, read_size_file, size_stats
 
+    if plot is not None:
+        from exomir.core.files import FIGURE_SUFFIXES, check_output
+
+        check_output(plot, field="--plot", suffixes=FIGURE_SUFFIXES)
     dil = list(dilution or [1.0])
     if len(dil) == 1:
         dil = dil * len(files)
@@ -133,7 +143,8 @@ def nta_cmd(
     out: list[dict[str, object]] = []
     summaries: list[dict[str, object]] = []
     for f, d in track(list(zip(files, dil, strict=True)), description="reading",
-                      disable=len(files) < 3 or fmt is Fmt.json):
+                      disable=len(files) < 3 or fmt is Fmt.json, transient=True,
+                      console=Console(stderr=True)):
         r = read_size_file(f, dilution=d)
         if isinstance(r, SizeDistribution):
             dists.append(r)
@@ -149,18 +160,19 @@ def nta_cmd(
                "plot": None if plot is None else str(plot)})
         return
     if dists:
-        t = Table(title="Size statistics (number-weighted unless flagged)")
-        for col in ("sample", "particles/mL ± SD", "mean nm", "mode nm", "D10", "D50", "D90",
-                    "span", "captures", "% >200 nm", "flags"):
-            t.add_column(col, overflow="fold")
-        for r2 in dists:
-            t.add_row(*_stats_row(size_stats(r2)))
-        console.print(t)
+        from exomir.terminal import Column, print_table
+
+        cols = [Column("sample")] + [Column(c, justify="right") for c in (
+            "particles/mL ± SD", "mean nm", "mode nm", "D10", "D50", "D90", "span",
+            "captures", "% >200 nm")] + [Column("flags")]
+        print_table(console, "Size statistics (number-weighted unless flagged)", cols,
+                    [_stats_row(size_stats(r2)) for r2 in dists])
     for s in summaries:
         console.print(f"{s['name']} (instrument summary): " + ", ".join(
-            f"{k}={v:.4g}" for k, v in s["summary"].items()))  # type: ignore[attr-defined]
+            f"{k}={v:.4g}" for k, v in s["summary"].items()),  # type: ignore[attr-defined]
+            markup=False, highlight=False)
     if plot is not None:
-        console.print(f"overlay plot written to {plot}")
+        console.print(f"overlay plot written to {plot}", markup=False, highlight=False)
 
 
 @quality_app.command("compare")
@@ -186,7 +198,7 @@ def compare_cmd(
     if fmt is Fmt.json:
         _json(c.to_dict())
         return
-    t = Table(title=f"{c.a} vs {c.b}")
+    t = Table(title=Text(f"{c.a} vs {c.b}"))
     t.add_column("measure")
     t.add_column("value")
     t.add_row("Wasserstein-1 distance", f"{c.wasserstein_nm:.2f} nm")
@@ -208,16 +220,18 @@ def release_cmd(spec: Path, batch: Path, fmt: FormatOpt = Fmt.table) -> None:
     if fmt is Fmt.json:
         _json(rep.to_dict())
     else:
-        t = Table(title=f"{rep.batch_id} against '{rep.spec}': "
-                        + ("[green]PASS[/]" if rep.passed else "[red]FAIL[/]"))
+        title = Text(f"{rep.batch_id} against '{rep.spec}': ")
+        title.append("PASS" if rep.passed else "FAIL", style="green" if rep.passed else "red")
+        t = Table(title=title)
         for col in ("item", "requirement", "observed", "result", "reason"):
             t.add_column(col, overflow="fold")
         for c in rep.checks:
-            t.add_row(c.item, c.requirement, c.observed,
-                      "[green]pass[/]" if c.passed else "[red]FAIL[/]", c.reason)
+            t.add_row(Text(c.item), Text(c.requirement), Text(c.observed),
+                      Text("pass", style="green") if c.passed else Text("FAIL", style="red"),
+                      Text(c.reason))
         console.print(t)
         for n in rep.notes:
-            console.print(f"note: {n}")
+            console.print(f"note: {n}", markup=False, highlight=False)
     if not rep.passed:
         raise typer.Exit(code=1)
 
@@ -309,12 +323,22 @@ def _apply_sets(sets: list[str] | None, secretion: float | None) -> object:
         try:
             values[name.strip()] = float(val)
         except ValueError:
-            raise InputError("not a number", field=f"set {name}", value=val) from None
+            raise InputError("not a number", field=f"--set {name}", value=val) from None
     if secretion is not None:
         values["secretion_particles_per_cell_per_day"] = secretion
     for k, v in values.items():
-        if not v > 0:
-            raise InputError("must be positive", field=k, value=v, accepted="a number > 0")
+        if k == "overage_fraction":  # no overage is a plan too
+            check_option(v, field=f"--set {k}", lo=0, hi=100)
+        else:  # >= 1e-9: denormal inputs (1e-320) overflow the plan's divisions
+            check_option(v, field=f"--set {k}" if k != "secretion_particles_per_cell_per_day"
+                         or secretion is None else "--secretion", lo=1e-9, hi=1e15)
+        q = MANUFACTURING[k]
+        if k.startswith("yield_") and v > 1:
+            raise InputError("a yield is a fraction", field=f"--set {k}", value=v,
+                             accepted="a number > 0 and <= 1")
+        if q.unit in ("day", "days", "d") and v > 3650:
+            raise InputError("out of range", field=f"--set {k}", value=v,
+                             accepted="a number of days > 0 and <= 3650")
     return MANUFACTURING.replace(**values) if values else MANUFACTURING
 
 
@@ -333,7 +357,7 @@ def plan_cmd(
 ) -> None:
     """Cells, culture surface (T175) or bioreactor volume, medium, batches and days."""
     from exomir.core.params import ParameterTable
-    from exomir.quality.manufacture import scenarios, sensitivity
+    from exomir.quality.manufacture import scenarios, sensitivity, tradeoffs
 
     params = _apply_sets(set_, secretion)
     assert isinstance(params, ParameterTable)
@@ -341,6 +365,7 @@ def plan_cmd(
     sens = sensitivity(subjects, doses, particles_per_dose, method, params)
     if fmt is Fmt.json:
         _json({"scenarios": {k: v.to_dict() for k, v in sc.items()},
+               "tradeoffs_held_central": tradeoffs(sens),
                "sensitivity": [dict(s.__dict__, surface_fold=s.surface_fold,
                                     days_fold=s.days_fold) for s in sens],
                "assumptions": [p.name for p in params.assumptions()]})
@@ -372,9 +397,13 @@ def plan_cmd(
     if sens:
         console.print(f"dominant assumption: [bold]{sens[0].parameter}[/] "
                       f"({sens[0].surface_fold:.1f}-fold range in culture surface)")
+    trade = tradeoffs(sens)
     console.print("low/high: every parameter at the end of its range that needs the least/most "
-                  "culture surface. Assumed (unsourced) parameters: "
-                  + ", ".join(p.name for p in params.assumptions()))
+                  "culture surface and days"
+                  + (f"; {', '.join(trade)} trade surface against days and stay central"
+                     if trade else "")
+                  + ". Assumed (unsourced) parameters: "
+                  + ", ".join(p.name for p in params.assumptions()), highlight=False)
 
 
 @manufacture_app.command("parameters")

@@ -127,13 +127,15 @@ def _scale(norm: Norm, body_weight_kg: float | None, wound_area_cm2: float | Non
         if body_weight_kg is None:
             raise InputError("a per-kg conversion needs the body weight", field="body_weight_kg",
                              accepted="--body-weight-kg, e.g. 0.025 (mouse) or 60 (human)")
-        q = parse_quantity(body_weight_kg, "kg", field="body_weight_kg")
+        q = parse_quantity(body_weight_kg, "kg", field="body_weight_kg", positive=True,
+                           max_magnitude=10_000)
         res.assumptions.append(f"body weight {_fmt(q)} (user-supplied)")
         return q
     if wound_area_cm2 is None:
         raise InputError("a per-area conversion needs the wound area", field="wound_area_cm2",
                          accepted="--wound-area-cm2, e.g. 0.5 (mouse 8 mm punch) or 10")
-    q = parse_quantity(wound_area_cm2, "cm**2", field="wound_area_cm2")
+    q = parse_quantity(wound_area_cm2, "cm**2", field="wound_area_cm2", positive=True,
+                       max_magnitude=20_000)
     res.assumptions.append(f"wound area {_fmt(q)} (user-supplied)")
     return q
 
@@ -148,7 +150,8 @@ def _change_kind(amount: pint.Quantity, src: Kind, dst: Kind, ppu: float | None,
             raise InputError("converting between particles and protein needs the particle-to-"
                              "protein ratio of this preparation", field="particles_per_ug",
                              accepted="--particles-per-ug, measured by NTA and BCA")
-        q = parse_quantity(ppu, "particle/microgram", field="particles_per_ug")
+        q = parse_quantity(ppu, "particle/microgram", field="particles_per_ug",
+                           positive=True)
         res.assumptions.append(f"{_fmt(q)} (this preparation's particle-to-protein ratio; "
                                "applies only to the batch it was measured on)")
         return q
@@ -160,7 +163,8 @@ def _change_kind(amount: pint.Quantity, src: Kind, dst: Kind, ppu: float | None,
                              accepted="--copies-per-particle, from qPCR and NTA of the same "
                                       "batch (native exosomes carry ~0.008 copies of an abundant "
                                       "miRNA, Chevillet 2014 doi:10.1073/pnas.1408301111)")
-        q = parse_quantity(cpp, "copy/particle", field="copies_per_particle")
+        q = parse_quantity(cpp, "copy/particle", field="copies_per_particle",
+                           positive=True)
         res.assumptions.append(f"{_fmt(q)} (loading of this batch, measured by qPCR/NTA)")
         return q
 
@@ -189,6 +193,10 @@ def _change_kind(amount: pint.Quantity, src: Kind, dst: Kind, ppu: float | None,
 # --- human-equivalent dose ---------------------------------------------------------------------
 
 ANIMALS = ("mouse", "rat")
+
+
+#: Heaviest human body weight accepted (kg; the heaviest recorded is about 635 kg).
+HUMAN_WEIGHT_MAX_KG = 700.0
 
 
 def hed(dose: float, unit: str, species: str, *, human_weight_kg: float | None = None
@@ -222,7 +230,8 @@ def hed(dose: float, unit: str, species: str, *, human_weight_kg: float | None =
         res.assumptions.append("protein mass here stands for EV protein; BSA scaling of a "
                                "biologic's dose is an extrapolation of the small-molecule rule")
     if human_weight_kg is not None:
-        w = parse_quantity(human_weight_kg, "kg", field="human_weight_kg")
+        w = parse_quantity(human_weight_kg, "kg", field="human_weight_kg", positive=True,
+                           max_magnitude=HUMAN_WEIGHT_MAX_KG)
         total = Q_(res.value, du.numerator) * (w / Q_(1.0, du.denominator)).to(
             "dimensionless").magnitude
         res.steps.append(f"x {_fmt(w)} body weight = {_fmt(total)} per human dose")

@@ -28,6 +28,12 @@ from exomir.core.params import Parameter, ParameterTable
 from exomir.quality.dose import convert
 from exomir.quality.params import ISOLATION_METHODS, MANUFACTURING, METHOD_ALIASES, T175_CM2
 
+#: Plausibility limits of a plan's inputs: a cohort (subjects), doses per subject and particles
+#: per dose (1e15 is ~1000 times the largest EV doses given to humans, ~1e12-1e13).
+MAX_SUBJECTS = 1e7
+MAX_DOSES = 1e4
+MAX_PARTICLES_PER_DOSE = 1e15
+
 
 def parse_method(method: str) -> str:
     key = method.strip().lower().replace("-", "_").replace(" ", "_")
@@ -59,11 +65,16 @@ class Plan:
 def plan(subjects: int, doses_per_subject: int, particles_per_dose: float, method: str = "tff",
          params: ParameterTable = MANUFACTURING) -> Plan:
     """Production plan for a cohort (see module docstring for the formulas)."""
-    for name, v in (("subjects", subjects), ("doses", doses_per_subject),
-                    ("particles_per_dose", particles_per_dose)):
-        if not (isinstance(v, int | float) and math.isfinite(v) and v > 0):
-            raise InputError("must be a positive number", field=name, value=v,
-                             accepted="a number > 0")
+    for name, v, hi in (("subjects", subjects, MAX_SUBJECTS), ("doses", doses_per_subject,
+                                                              MAX_DOSES),
+                        ("particles_per_dose", particles_per_dose, MAX_PARTICLES_PER_DOSE)):
+        if not (isinstance(v, int | float) and math.isfinite(v) and 1 <= v <= hi):
+            raise InputError("out of range", field=name, value=v,
+                             accepted=f"a number >= 1 and <= {hi:g}")
+    for q in params:
+        if not math.isfinite(q.value):
+            raise InputError("parameter is not a finite number", field=q.name, value=q.value,
+                             accepted="a finite number")
     m = parse_method(method)
     p = params.value
     y = p(f"yield_{m}")
@@ -136,12 +147,12 @@ class Sensitivity:
     @property
     def surface_fold(self) -> float:
         a, b = sorted((self.surface_low_cm2, self.surface_high_cm2))
-        return b / a
+        return b / a if a > 0 else math.inf
 
     @property
     def days_fold(self) -> float:
         a, b = sorted((self.days_low, self.days_high))
-        return b / a
+        return b / a if a > 0 else math.inf
 
 
 def sensitivity(subjects: int, doses_per_subject: int, particles_per_dose: float,
@@ -163,16 +174,35 @@ def sensitivity(subjects: int, doses_per_subject: int, particles_per_dose: float
     return out
 
 
+def tradeoffs(sens: list[Sensitivity]) -> list[str]:
+    """Parameters whose low end needs less culture surface but more days, or the reverse."""
+    out = []
+    for x in sens:
+        ds, dd = x.surface_low_cm2 - x.surface_high_cm2, x.days_low - x.days_high
+        if ds * dd < 0:
+            out.append(x.parameter)
+    return out
+
+
 def scenarios(subjects: int, doses_per_subject: int, particles_per_dose: float,
               method: str = "tff", params: ParameterTable = MANUFACTURING) -> dict[str, Plan]:
-    """'low' (every parameter at the end that needs the least culture), 'central', 'high'."""
+    """'low' (every parameter at the end that needs the least culture and the fewest days),
+    'central', 'high' (the most).
+
+    A parameter that trades one against the other (e.g. longer conditioning: fewer cells, more
+    days) has no "least" end; it stays central in all three scenarios (listed by
+    :func:`tradeoffs`), so that low <= central <= high holds for surface *and* days.
+    """
     sens = sensitivity(subjects, doses_per_subject, particles_per_dose, method, params)
+    trade = set(tradeoffs(sens))
     best: dict[str, float] = {}
     worst: dict[str, float] = {}
-    for s in sens:
-        lo_better = (s.surface_low_cm2, s.days_low) <= (s.surface_high_cm2, s.days_high)
-        best[s.parameter] = s.low if lo_better else s.high
-        worst[s.parameter] = s.high if lo_better else s.low
+    for x in sens:
+        if x.parameter in trade:
+            continue
+        lo_better = (x.surface_low_cm2, x.days_low) <= (x.surface_high_cm2, x.days_high)
+        best[x.parameter] = x.low if lo_better else x.high
+        worst[x.parameter] = x.high if lo_better else x.low
     return {
         "low": plan(subjects, doses_per_subject, particles_per_dose, method,
                     params.replace(**best)),

@@ -64,16 +64,16 @@ def load_checklist() -> Checklist:
 
 
 class _Rec(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
 class StartingMaterial(_Rec):
     """How much material the EVs came from (any one is enough)."""
 
     kind: str | None = None  # conditioned medium, plasma, tissue ...
-    volume_ml: float | None = Field(default=None, gt=0)
-    cell_count: float | None = Field(default=None, gt=0)
-    tissue_mass_g: float | None = Field(default=None, gt=0)
+    volume_ml: float | None = Field(default=None, gt=0, le=1e20)
+    cell_count: float | None = Field(default=None, gt=0, le=1e20)
+    tissue_mass_g: float | None = Field(default=None, gt=0, le=1e20)
 
 
 class Isolation(_Rec):
@@ -84,11 +84,11 @@ class Isolation(_Rec):
 class Quantification(_Rec):
     """Global quantification of the final preparation (per mL of the preparation)."""
 
-    particles_per_ml: float | None = Field(default=None, gt=0)
-    protein_ug_per_ml: float | None = Field(default=None, gt=0)
-    lipid_ug_per_ml: float | None = Field(default=None, gt=0)
-    particles_per_ug_protein: float | None = Field(default=None, gt=0)
-    particles_per_ug_lipid: float | None = Field(default=None, gt=0)
+    particles_per_ml: float | None = Field(default=None, gt=0, le=1e20)
+    protein_ug_per_ml: float | None = Field(default=None, gt=0, le=1e20)
+    lipid_ug_per_ml: float | None = Field(default=None, gt=0, le=1e20)
+    particles_per_ug_protein: float | None = Field(default=None, gt=0, le=1e20)
+    particles_per_ug_lipid: float | None = Field(default=None, gt=0, le=1e20)
 
 
 class Markers(_Rec):
@@ -124,8 +124,10 @@ def load_record(path: str | Path) -> CharacterizationRecord:
         return CharacterizationRecord.model_validate(data)
     except ValidationError as exc:
         err = exc.errors()[0]
-        raise InputError(err["msg"], source=p, field=".".join(str(x) for x in err["loc"]),
-                         value=err.get("input")) from None
+        value = err.get("input") if err["type"] != "missing" else None
+        raise InputError(str(err["msg"]).removeprefix("Value error, "), source=p,
+                         field=".".join(str(x) for x in err["loc"]) or None,
+                         value=None if isinstance(value, dict | list) else value) from None
 
 
 # --- evaluation -------------------------------------------------------------------------------
@@ -158,8 +160,16 @@ class MisevReport(BaseModel):
 
     @property
     def mandatory_met(self) -> tuple[int, int]:
-        man = [r for r in self.applicable if r.level in ("mandatory", "if_applicable")]
+        """Met / total of the *mandatory* items (``if applicable`` items are counted apart:
+        they are required only when their condition holds, see :attr:`if_applicable_met`)."""
+        man = [r for r in self.applicable if r.level == "mandatory"]
         return sum(r.met for r in man), len(man)
+
+    @property
+    def if_applicable_met(self) -> tuple[int, int]:
+        """Met / total of the ``if applicable`` items whose condition holds for this record."""
+        cond = [r for r in self.applicable if r.level == "if_applicable"]
+        return sum(r.met for r in cond), len(cond)
 
     @property
     def missing(self) -> list[ItemResult]:
@@ -167,8 +177,10 @@ class MisevReport(BaseModel):
 
     def to_dict(self) -> dict[str, object]:
         met, total = self.mandatory_met
+        c_met, c_total = self.if_applicable_met
         return {"record_id": self.record_id, "completeness_pct": round(self.completeness_pct, 1),
                 "mandatory_met": met, "mandatory_total": total,
+                "if_applicable_met": c_met, "if_applicable_total": c_total,
                 "items": [r.model_dump() for r in self.items]}
 
 

@@ -193,6 +193,29 @@ def quantize(w: FloatArray, n: int) -> NDArray[np.int64]:
     return counts
 
 
+#: Track counts up to which the KS test runs on the expanded samples (scipy's exact p-value
+#: range); above it D comes from the binned CDFs and p from Smirnov's asymptotic formula,
+#: exactly what ``ks_2samp`` would compute, in memory independent of the count.
+EXACT_KS_MAX = 10_000
+MAX_TRACKS = 10**12
+
+
+def _binned_ks(xa: FloatArray, ca: NDArray[np.int64], xb: FloatArray, cb: NDArray[np.int64]
+               ) -> tuple[float, float]:
+    """Two-sample KS statistic and asymptotic two-sided p of samples given as bin counts."""
+    grid = np.union1d(xa, xb)
+    na, nb = float(ca.sum()), float(cb.sum())
+    fa = np.concatenate([[0.0], np.cumsum(ca[np.argsort(xa, kind="stable")])])
+    fb = np.concatenate([[0.0], np.cumsum(cb[np.argsort(xb, kind="stable")])])
+    cdf_a = fa[np.searchsorted(np.sort(xa), grid, side="right")] / na
+    cdf_b = fb[np.searchsorted(np.sort(xb), grid, side="right")] / nb
+    d = float(np.max(np.abs(cdf_a - cdf_b)))
+    m, n = sorted([na, nb], reverse=True)
+    en = m * n / (m + n)
+    p = float(np.clip(stats.distributions.kstwo.sf(d, np.round(en)), 0.0, 1.0))
+    return d, p
+
+
 def compare(a: SizeDistribution, b: SizeDistribution, *, n_tracks: tuple[int, int] = (1000, 1000)
             ) -> Comparison:
     """Distance and test between two size distributions.
@@ -204,14 +227,21 @@ def compare(a: SizeDistribution, b: SizeDistribution, *, n_tracks: tuple[int, in
     ``n_tracks``: set it to the number of completed tracks in each export (the default 1000 is an
     assumption).
     """
+    for n in n_tracks:
+        if not (isinstance(n, int | np.integer) and 2 <= n <= MAX_TRACKS):
+            raise InputError("number of tracks out of range", field="n_tracks", value=n,
+                             accepted=f"an integer from 2 to {MAX_TRACKS:.0e}")
     wd = float(stats.wasserstein_distance(a.size_nm, b.size_nm, a.concentration, b.concentration))
-    sa = np.repeat(a.size_nm, quantize(a.concentration, n_tracks[0]))
-    sb = np.repeat(b.size_nm, quantize(b.concentration, n_tracks[1]))
-    ks = stats.ks_2samp(sa, sb)
+    ca, cb = quantize(a.concentration, n_tracks[0]), quantize(b.concentration, n_tracks[1])
+    if max(n_tracks) <= EXACT_KS_MAX:
+        ks = stats.ks_2samp(np.repeat(a.size_nm, ca), np.repeat(b.size_nm, cb))
+        ks_d, ks_p = float(ks.statistic), float(ks.pvalue)
+    else:  # same D and the same asymptotic p scipy uses, without materialising the samples
+        ks_d, ks_p = _binned_ks(a.size_nm, ca, b.size_nm, cb)
     ra, rb = _basic(a.size_nm, a.concentration), _basic(b.size_nm, b.concentration)
     ratio = None if (a.relative or b.relative) else rb["total"] / ra["total"]
-    return Comparison(a=a.name, b=b.name, wasserstein_nm=wd, ks_statistic=float(ks.statistic),
-                      ks_pvalue=float(ks.pvalue), n_tracks=n_tracks,
+    return Comparison(a=a.name, b=b.name, wasserstein_nm=wd, ks_statistic=ks_d,
+                      ks_pvalue=ks_p, n_tracks=n_tracks,
                       d50_difference_nm=rb["d50"] - ra["d50"], concentration_ratio=ratio,
                       note="KS on deterministic resamples of n_tracks particles per batch; "
                            "p-value depends on n_tracks (assumption unless set from the export)")
@@ -278,15 +308,11 @@ def read_size_file(path: str | Path, *, dilution: float = 1.0, name: str | None 
     ``dilution`` multiplies every concentration (sample = measured x dilution). A 'Dilution
     factor' line in the file is kept in ``metadata`` but never applied silently.
     """
+    from exomir.core.files import read_text
+
     p = Path(path)
-    try:
-        raw = p.read_bytes()
-    except OSError as exc:
-        raise InputError(f"cannot read file ({exc.strerror})", source=p) from None
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        text = raw.decode("latin-1")
+    # instrument software on Windows writes Latin-1/CP-1252 (e.g. "°C"): accepted for exports
+    text = read_text(p, fallback="latin-1")
     return parse_size_text(text, source=str(p), dilution=dilution, name=name or p.stem)
 
 
@@ -355,7 +381,17 @@ def _read_table(rows: list[list[str]], hi: int, layout: str, source: str, diluti
             raise InputError("expected a numeric size in the first column", source=source,
                              line=k + 1, value=row[0], accepted=expected)
         if x is None:
-            break  # end of the table (next section)
+            # the end of the table (a next section) -- unless numeric rows follow: then this
+            # is a bad cell in the middle of the table, and stopping would lose the rest
+            for k2 in range(k + 1, len(rows)):
+                nxt = rows[k2]
+                if not nxt or not any(nxt):
+                    break
+                if _num(nxt[0]) is not None and len(nxt) >= len(rows[hi]) - 1:
+                    raise InputError("size cell is not a number, in the middle of the table "
+                                     f"(numeric rows follow on line {k2 + 1})", source=source,
+                                     line=k + 1, value=row[0], accepted=expected)
+            break
         vals = []
         for j in cols:
             v = _num(row[j]) if j < len(row) else None

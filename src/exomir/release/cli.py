@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import warnings
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -10,12 +11,14 @@ import numpy as np
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from exomir.core.errors import InputError
+from exomir.core.files import check_option
 from exomir.release.compare import compare_profiles
 from exomir.release.depot import ENDPOINTS
 from exomir.release.fit import KP_LIMITS, fit_models
-from exomir.release.io import read_release_csv
+from exomir.release.io import ReleaseDataWarning, read_release_csv
 from exomir.release.models import MODELS
 from exomir.release.profile import (
     ModelProfile,
@@ -26,6 +29,11 @@ from exomir.release.profile import (
 )
 
 console = Console(width=None if Console().is_terminal else 180)
+#: Longest horizon of ``release simulate`` (days; 100 years) and most output times.
+MAX_DAYS = 36_525.0
+MAX_POINTS = 100_000
+MAX_BOOT = 100_000
+MAX_TABLE_ROWS = 200
 release_app = typer.Typer(help="Vehicle release kinetics: fit, compare and simulate release "
                           "curves (hydrogels, microneedles, scaffolds).", no_args_is_help=True)
 
@@ -46,8 +54,9 @@ def fit_cmd(
                                        "time_unit, released_unit].")],
     models: Annotated[str, typer.Option("--models", help="'all', 'base' or comma-separated "
                                         "names (see 'exomir release models').")] = "all",
-    time_unit: Annotated[str, typer.Option("--time-unit", help="Time unit when the CSV has no "
-                                           "time_unit column.")] = "h",
+    time_unit: Annotated[str | None, typer.Option("--time-unit", help="Time unit (h, day, "
+                                                  "min, week) when the CSV has no time_unit "
+                                                  "column; required then.")] = None,
     released_unit: Annotated[str, typer.Option("--released-unit", help="%, fraction or auto "
                                                "when the CSV has no released_unit column.")
                              ] = "auto",
@@ -65,7 +74,13 @@ def fit_cmd(
     if geometry not in KP_LIMITS:
         raise InputError("unknown geometry", field="--geometry", value=geometry,
                          accepted=", ".join(KP_LIMITS))
-    ds = read_release_csv(data, time_unit=time_unit, released_unit=released_unit)
+    if plot is not None:
+        from exomir.core.files import FIGURE_SUFFIXES, check_output
+
+        check_output(plot, field="--plot", suffixes=FIGURE_SUFFIXES)
+    with warnings.catch_warnings():  # data warnings are printed as notes below, once
+        warnings.simplefilter("ignore", ReleaseDataWarning)
+        ds = read_release_csv(data, time_unit=time_unit, released_unit=released_unit)
     report = fit_models(ds, models, geometry=geometry)  # type: ignore[arg-type]
     if plot is not None:
         from exomir.release.plot import plot_fit
@@ -109,7 +124,8 @@ def fit_cmd(
 def compare_cmd(
     reference: Annotated[Path, typer.Argument(help="Reference profile CSV (A).")],
     test: Annotated[Path, typer.Argument(help="Test profile CSV (B).")],
-    time_unit: Annotated[str, typer.Option("--time-unit")] = "h",
+    time_unit: Annotated[str | None, typer.Option("--time-unit", help="Time unit when the "
+                                                  "CSVs have no time_unit column.")] = None,
     released_unit: Annotated[str, typer.Option("--released-unit")] = "auto",
     n_boot: Annotated[int, typer.Option("--bootstrap", help="Bootstrap resamples.")] = 1000,
     seed: Annotated[int, typer.Option("--seed")] = 0,
@@ -120,9 +136,15 @@ def compare_cmd(
     if n_boot < 100:
         raise InputError("too few bootstrap resamples", field="--bootstrap", value=n_boot,
                          accepted=">= 100 (1000 or more recommended)")
-    a = read_release_csv(reference, time_unit=time_unit, released_unit=released_unit)
-    b = read_release_csv(test, time_unit=time_unit, released_unit=released_unit)
+    if n_boot > MAX_BOOT:
+        raise InputError("too many bootstrap resamples", field="--bootstrap", value=n_boot,
+                         accepted=f"100 to {MAX_BOOT}")
+    with warnings.catch_warnings():  # data warnings are printed as notes below, once
+        warnings.simplefilter("ignore", ReleaseDataWarning)
+        a = read_release_csv(reference, time_unit=time_unit, released_unit=released_unit)
+        b = read_release_csv(test, time_unit=time_unit, released_unit=released_unit)
     cmp = compare_profiles(a, b, n_boot=n_boot, seed=seed)
+    cmp.notes[:0] = [*a.notes, *b.notes]
     if fmt == "json":
         typer.echo(json.dumps(cmp.to_dict(), indent=2))
         return
@@ -148,6 +170,14 @@ def compare_cmd(
         console.print(f"note: {n}")
 
 
+def _float(text: str, item: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise InputError("parameter value is not a number", field="--param", value=item,
+                         accepted="name=number") from None
+
+
 def _parse_params(items: list[str]) -> dict[str, float]:
     out: dict[str, float] = {}
     for it in items:
@@ -155,11 +185,8 @@ def _parse_params(items: list[str]) -> dict[str, float]:
             raise InputError("parameter must be name=value", field="--param", value=it,
                              accepted="e.g. --param a=2 --param b=0.8")
         k, v = it.split("=", 1)
-        try:
-            out[k.strip()] = float(v)
-        except ValueError:
-            raise InputError("parameter value is not a number", field="--param", value=it,
-                             accepted="name=number") from None
+        out[k.strip()] = check_option(_float(v, it), field=f"--param {k.strip()}",
+                                      lo=-1e12, hi=1e12)
     return out
 
 
@@ -179,15 +206,20 @@ def simulate_cmd(
     if (model is None) == (preset is None):
         raise InputError("give exactly one of --model or --preset", field="--model",
                          value=model or preset, accepted="--model NAME --param k=v | --preset")
-    if not (days > 0 and step > 0):
-        raise InputError("--days and --step must be positive", field="--days",
-                         value=(days, step), accepted="> 0")
+    check_option(days, field="--days", lo=0, lo_open=True, hi=MAX_DAYS)
+    check_option(step, field="--step", lo=0, lo_open=True, hi=MAX_DAYS)
+    if days / step > MAX_POINTS:  # refused before anything is allocated
+        raise InputError(f"--days / --step gives more than {MAX_POINTS:,} output times",
+                         field="--step", value=step,
+                         accepted=f"a step >= {days / MAX_POINTS:.3g} days for {days:g} days")
     if model is not None:
         prof: Any = from_model(model, _parse_params(param or []))
     else:
         assert preset is not None
         prof = vehicle_preset(preset)
     t = np.arange(0.0, days + 1e-9, step)
+    if t[-1] < days - 1e-9:  # the horizon itself is always reported
+        t = np.append(t, days)
     f = prof.fraction_released(t)
     info: dict[str, Any] = {"name": prof.name, "stability_loss_per_day":
                             prof.stability_loss_per_day, "sbml_infix": prof.sbml_infix("t"),
@@ -197,11 +229,17 @@ def simulate_cmd(
     if fmt == "json":
         typer.echo(json.dumps(info, indent=2))
         return
-    tab = Table(title=f"Cumulative release: {prof.name}")
+    idx = np.arange(t.size)
+    if t.size > MAX_TABLE_ROWS:  # evenly spaced rows (first and last kept); JSON has all
+        idx = np.unique(np.linspace(0, t.size - 1, MAX_TABLE_ROWS).round().astype(int))
+    title = f"Cumulative release: {prof.name}"
+    if idx.size < t.size:
+        title += f" ({idx.size} of {t.size} times; --format json lists all)"
+    tab = Table(title=Text(title))
     tab.add_column("t (days)", justify="right")
     tab.add_column("released (%)", justify="right")
-    for ti, fi in zip(t, f, strict=True):
-        tab.add_row(f"{ti:g}", f"{100 * fi:.2f}")
+    for i in idx:
+        tab.add_row(f"{t[i]:g}", f"{100 * f[i]:.2f}")
     console.print(tab)
     console.print(f"SBML infix: {info['sbml_infix']}", soft_wrap=True)
 

@@ -39,6 +39,8 @@ from exomir.core.errors import InputError
 from exomir.release.io import ReleaseData
 
 LIMIT_85 = 85.0
+#: Fewest sampling times after zero a profile needs to be compared (FDA 1997 condition).
+MIN_POINTS = 3
 
 
 def f1_factor(reference_pct: npt.ArrayLike, test_pct: npt.ArrayLike) -> float:
@@ -163,6 +165,13 @@ def compare_profiles(reference: ReleaseData, test: ReleaseData, *, n_boot: int =
     """f1, f2 (with conditions), bootstrap f2 CI and MDT for two release curves."""
     tr, mr, _ = reference.mean_curve()
     tt, mt, _ = test.mean_curve()
+    for d, ts in ((reference, tr), (test, tt)):
+        n_after = int((ts > 0).sum())
+        if n_after < MIN_POINTS:
+            raise InputError(f"a profile needs at least {MIN_POINTS} time points after zero "
+                             f"to be compared (this one has {n_after})", source=d.source,
+                             field="time", accepted=f">= {MIN_POINTS} sampling times after t = 0"
+                             " (FDA 1997 / EMA 2010 f2 conditions)")
     shared = np.intersect1d(np.round(tr, 9), np.round(tt, 9))
     shared = shared[shared > 0]
     conds: list[Condition] = []
@@ -196,12 +205,16 @@ def compare_profiles(reference: ReleaseData, test: ReleaseData, *, n_boot: int =
         for (ts_m, mat), d in zip(mats, (reference, test), strict=True):  # type: ignore[misc]
             idx = np.searchsorted(np.round(ts_m, 9), shared[:k])
             units.append(100.0 * mat[:, idx])
-            cv = 100.0 * mat[:, idx].std(axis=0, ddof=1) / np.maximum(
-                mat[:, idx].mean(axis=0), 1e-12)
-            ok = bool(cv[0] < 20.0 and np.all(cv[1:] < 10.0))
-            conds.append(Condition(
-                f"CV < 20 % first point, < 10 % later ({d.source})", ok,
-                "CV % = " + ", ".join(f"{c:.1f}" for c in cv)))
+            if mat.shape[0] < 2:
+                conds.append(Condition(f"CV < 20 % first point, < 10 % later ({d.source})",
+                                       False, "one unit only: CV not defined"))
+            else:
+                cv = 100.0 * mat[:, idx].std(axis=0, ddof=1) / np.maximum(
+                    mat[:, idx].mean(axis=0), 1e-12)
+                ok = bool(cv[0] < 20.0 and np.all(cv[1:] < 10.0))
+                conds.append(Condition(
+                    f"CV < 20 % first point, < 10 % later ({d.source})", ok,
+                    "CV % = " + ", ".join(f"{c:.1f}" for c in cv)))
             if mat.shape[0] < 12:
                 notes.append(f"{d.source}: {mat.shape[0]} units; 12 per product are required "
                              "for a regulatory f2 claim (FDA 1997)")

@@ -14,8 +14,6 @@ A non-monotone mean curve is a warning (:class:`ReleaseDataWarning`), not an err
 
 from __future__ import annotations
 
-import csv
-import math
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -87,16 +85,15 @@ class ReleaseData:
         return ts, mat
 
 
+#: Largest time accepted (in the file's unit; 1e6 h is 114 years of release).
+MAX_TIME = 1e6
+
+
 def _number(text: str, *, source: str, line: int, fld: str) -> float:
-    try:
-        val = float(text.strip())
-    except ValueError:
-        raise InputError("not a number", source=source, line=line, field=fld, value=text,
-                         accepted="a decimal number such as 12.5") from None
-    if not math.isfinite(val):
-        raise InputError("not a finite number", source=source, line=line, field=fld,
-                         value=text, accepted="a finite decimal number")
-    return val
+    from exomir.core.files import MAX_MAGNITUDE, require_number
+
+    hi = MAX_TIME if fld == "time" else MAX_MAGNITUDE
+    return require_number(text, source=source, line=line, field=fld, lo=-MAX_MAGNITUDE, hi=hi)
 
 
 def _released_scale(unit: str, *, source: str, line: int | None) -> float | None:
@@ -112,7 +109,10 @@ def _released_scale(unit: str, *, source: str, line: int | None) -> float | None
 
 
 def _days_per(unit: str, *, source: str, line: int | None) -> float:
-    u = parse_unit(unit, field="time_unit")
+    try:
+        u = parse_unit(unit, field="time_unit")
+    except InputError as exc:
+        raise exc.located(source, line) from None
     q = Q_(1.0, u)
     if not q.check("[time]"):
         raise InputError("time_unit is not a unit of time", source=source, line=line,
@@ -208,31 +208,34 @@ def _check_monotone(data: ReleaseData) -> None:
         warnings.warn(msg, ReleaseDataWarning, stacklevel=3)
 
 
-def read_release_csv(path: str | Path, *, time_unit: str = "h",
+def read_release_csv(path: str | Path, *, time_unit: str | None = None,
                      released_unit: str = "auto") -> ReleaseData:
     """Read a release CSV (see module docstring). ``time_unit`` applies where no column.
 
-    Blank lines and lines starting with ``#`` are skipped; errors name the physical line.
+    Read through the input layer (:mod:`exomir.core.files`: encodings, BOM, strict quoting,
+    cell and size limits). Blank lines and lines starting with ``#`` are skipped; errors name
+    the physical line. Without a ``time_unit`` column the caller must say the unit
+    (``time_unit``); it is never assumed.
     """
+    from exomir.core.files import read_table
+
     p = Path(path)
-    if not p.is_file():
-        raise InputError("file not found", source=str(p), field="data", value=str(p),
-                         accepted="path to a CSV with columns time, released")
-    with p.open(newline="", encoding="utf-8-sig") as fh:
-        kept = [(no, ln) for no, ln in enumerate(fh, start=1)
-                if ln.strip() and not ln.lstrip().startswith("#")]
-    if not kept:
-        raise InputError("empty file", source=str(p), accepted="a CSV with a header row")
-    parsed = list(csv.reader([ln for _, ln in kept]))
-    header = [h.strip().lower() for h in parsed[0]]
+    table = read_table(p, comment="#", required=REQUIRED, min_rows=1, lower_header=True,
+                       field="data", accepted="a CSV with columns time, released [, sd, "
+                       "replicate, time_unit, released_unit]")
+    if "time_unit" not in table.header and time_unit is None:
+        raise InputError("the time unit is not given", source=str(p), line=table.header_line,
+                         field="time_unit",
+                         accepted="a time_unit column (h, day, min, week) or --time-unit",
+                         hint="add --time-unit h (or day, min, week); exomir does not assume "
+                         "hours")
+    lines: list[int] = []
     rows: list[dict[str, str]] = []
-    for (no, _), vals in zip(kept[1:], parsed[1:], strict=True):
-        if len(vals) > len(header):
-            raise InputError("more cells than header columns", source=str(p), line=no,
-                             field="row", value=",".join(vals), accepted=",".join(header))
-        rows.append({h: v for h, v in zip(header, vals, strict=False)})
-    return parse_rows(rows, source=str(p), line_numbers=[no for no, _ in kept[1:]],
-                      time_unit=time_unit, released_unit=released_unit)
+    for line, rec in table.records():
+        lines.append(line)
+        rows.append(rec)
+    return parse_rows(rows, source=str(p), line_numbers=lines,
+                      time_unit=time_unit or "h", released_unit=released_unit)
 
 
 def from_arrays(t_days: Sequence[float] | np.ndarray, released_fraction: Sequence[float] |

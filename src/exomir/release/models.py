@@ -32,7 +32,8 @@ Burst (``_f0``) variants add an immediate fraction ``F0``: power-law models as
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -41,6 +42,8 @@ from exomir.core.errors import InputError
 
 Array = np.ndarray
 ModelFunc = Callable[..., Array]
+#: d F / d params at times t: an array of shape (len(t), n_params)
+JacFunc = Callable[..., Array]
 InfixFunc = Callable[[str, Mapping[str, float]], str]
 
 _ZHANG = "Zhang 2010 doi:10.1208/s12248-010-9185-1"
@@ -79,6 +82,13 @@ class ReleaseModel:
     power_law: bool = False  # Korsmeyer-Peppas family: fit on F <= 0.6 only
     notes: str = ""
     tags: tuple[str, ...] = field(default_factory=tuple)
+    #: analytic Jacobian dF/dparams (None: the fitter differentiates numerically)
+    jac: JacFunc | None = None
+
+    def __reduce__(self) -> tuple[Any, tuple[str]]:
+        """Library models pickle by name (their functions are closures): worker processes
+        of :func:`exomir.release.fit.fit_many` get the same registry object."""
+        return get_model, (self.name,)
 
     @property
     def param_names(self) -> tuple[str, ...]:
@@ -235,6 +245,98 @@ def logistic(t: Array, alpha: float, beta: float) -> Array:
     return np.where(tt > 0, out, 0.0)
 
 
+# ----------------------------------------------------------------------------- Jacobians
+# dF/dp of each closed form, parameters on the last axis: shape t.shape + (n_params,), with
+# parameters given as scalars or as arrays broadcasting against t (one row per curve in the
+# batched fitter). ln t and t^-beta are taken as 0 at t = 0, where their F terms vanish.
+# Checked against central differences in tests/release/test_fast_fit.py.
+
+def _stack(*cols: Array | float) -> Array:
+    return np.stack(np.broadcast_arrays(*cols), axis=-1).astype(float)
+
+
+def _logt(t: Array) -> Array:
+    return np.where(t > 0, np.log(np.where(t > 0, t, 1.0)), 0.0)
+
+
+def _jac_zero(t: Array, k0: float) -> Array:
+    return _stack(t, k0 * 0.0)[..., :1]
+
+
+def _jac_first(t: Array, k1: float) -> Array:
+    return _stack(t * np.exp(-k1 * t))
+
+
+def _jac_higuchi(t: Array, kH: float) -> Array:
+    return _stack(np.sqrt(np.maximum(t, 0.0)), kH * 0.0)[..., :1]
+
+
+def _jac_kp(t: Array, kKP: float, n: float) -> Array:
+    tt = np.maximum(t, 0.0)
+    tn = np.power(tt, n)
+    return _stack(tn, kKP * tn * _logt(tt))
+
+
+def _jac_hc(t: Array, kHC: float) -> Array:
+    u = np.clip(1.0 - kHC * t, 0.0, None)
+    return _stack(3.0 * u * u * t)
+
+
+def _jac_hb(t: Array, kHB: float, n: float) -> Array:
+    u = np.clip(1.0 - kHB * t, 0.0, None)
+    pos = u > 0
+    uu = np.where(pos, u, 1.0)
+    dk = np.where(pos, n * np.power(uu, n - 1.0) * t, 0.0)
+    dn = np.where(pos, -np.power(uu, n) * np.log(uu), 0.0)
+    return _stack(dk, dn)
+
+
+def _jac_bl(t: Array, kBL: float) -> Array:
+    """Implicit derivative: dG/dF = (1 - y)/y with y = (1 - F)^(1/3), G(F) = kBL t."""
+    c = kBL * t
+    y = 0.5 + np.cos((np.arccos(np.clip(4.0 * np.clip(c, 0.0, 0.5) - 1.0, -1.0, 1.0))
+                      - 2.0 * np.pi) / 3.0)
+    ok = (c > 0) & (c < 0.5) & (y < 1)
+    return _stack(np.where(ok, t * y / np.where(ok, 1.0 - y, 1.0), 0.0))
+
+
+def _jac_mb(t: Array, kMB: float, n: float, k: float) -> Array:
+    tt = np.maximum(t, 0.0)
+    base = np.power(tt, n) * np.exp(-k * tt)
+    f = kMB * base
+    return _stack(base, f * _logt(tt), -tt * f)
+
+
+def _jac_ps(t: Array, k1: float, k2: float, m: float) -> Array:
+    tt = np.maximum(t, 0.0)
+    tm = np.power(tt, m)
+    t2m = tm * tm
+    return _stack(tm, t2m, (k1 * tm + 2.0 * k2 * t2m) * _logt(tt))
+
+
+def _jac_weibull(t: Array, a: float, b: float) -> Array:
+    tt = np.maximum(t, 0.0)
+    tb = np.power(tt, b)
+    e = np.exp(-tb / a)
+    return _stack(-e * tb / (a * a), e * tb * _logt(tt) / a)
+
+
+def _jac_gompertz(t: Array, alpha: float, beta: float) -> Array:
+    tt = np.maximum(t, 0.0)
+    pos = tt > 0
+    tb = np.where(pos, np.power(np.where(pos, tt, 1.0), -beta), 0.0)
+    f = np.where(pos, np.exp(-alpha * tb), 0.0)
+    return _stack(-f * tb, f * alpha * tb * _logt(tt))
+
+
+def _jac_logistic(t: Array, alpha: float, beta: float) -> Array:
+    tt = np.maximum(t, 0.0)
+    lt = _logt(tt)
+    f = np.where(tt > 0, 1.0 / (1.0 + np.exp(-(alpha + beta * lt))), 0.0)
+    g = f * (1.0 - f)
+    return _stack(g, g * lt)
+
+
 # ----------------------------------------------------------------------------- SBML infix
 
 def _ix_zero(t: str, p: Mapping[str, float]) -> str:
@@ -328,11 +430,25 @@ def _with_f0(base: ReleaseModel, plateau: bool) -> ReleaseModel:
         return f"({f0} + (1 - {f0}) * {inner})" if plateau else f"({f0} + {inner})"
 
     eq = ("F = F0 + (1 - F0) f(t), f: " if plateau else "F = F0 + f(t), f: ") + base.equation
+    jac = None
+    if base.jac is not None:
+        bj = base.jac
+
+        def jac(t: Array, *p: float) -> Array:
+            f0 = np.asarray(p[nb])
+            jb = bj(t, *p[:nb])
+            if plateau:
+                last = 1.0 - base.func(t, *p[:nb])
+                scale = (1.0 - f0)[..., None] if f0.ndim else 1.0 - f0
+                return np.concatenate([scale * jb, _stack(last, jb[..., 0])[..., :1]],
+                                      axis=-1)
+            return np.concatenate([jb, np.ones((*jb.shape[:-1], 1))], axis=-1)
+
     return ReleaseModel(
         name=base.name + "_f0", label=base.label + " with burst F0", equation=eq,
         params=(*base.params, _f0_spec()), func=func, infix=infix, reference=base.reference,
         valid=base.valid, family=base.family, multimodal=base.multimodal,
-        power_law=base.power_law, notes="burst-fraction variant (DDSolver)")
+        power_law=base.power_law, notes="burst-fraction variant (DDSolver)", jac=jac)
 
 
 def _with_fmax(base: ReleaseModel) -> ReleaseModel:
@@ -344,12 +460,23 @@ def _with_fmax(base: ReleaseModel) -> ReleaseModel:
     def infix(t: str, p: Mapping[str, float]) -> str:
         return f"{_f(p['Fmax'])} * {base.infix(t, p)}"
 
+    jac = None
+    if base.jac is not None:
+        bj = base.jac
+
+        def jac(t: Array, *p: float) -> Array:
+            jb = bj(t, *p[:nb])
+            fm = np.asarray(p[nb])
+            return np.concatenate([(fm[..., None] if fm.ndim else fm) * jb,
+                                   _stack(base.func(t, *p[:nb]), jb[..., 0])[..., :1]],
+                                  axis=-1)
+
     return ReleaseModel(
         name=base.name + "_fmax", label=base.label + " with plateau Fmax",
         equation="F = Fmax f(t), f: " + base.equation,
         params=(*base.params, _fmax_spec()), func=func, infix=infix, reference=base.reference,
         valid=base.valid, family=base.family, multimodal=base.multimodal,
-        notes="plateau variant (DDSolver)")
+        notes="plateau variant (DDSolver)", jac=jac)
 
 
 # ----------------------------------------------------------------------------- the library
@@ -446,6 +573,14 @@ _BASE: list[ReleaseModel] = [
 ]
 
 
+_JACOBIANS: dict[str, JacFunc] = {
+    "zero_order": _jac_zero, "first_order": _jac_first, "higuchi": _jac_higuchi,
+    "korsmeyer_peppas": _jac_kp, "hixson_crowell": _jac_hc, "hopfenberg": _jac_hb,
+    "baker_lonsdale": _jac_bl, "makoid_banakar": _jac_mb, "peppas_sahlin": _jac_ps,
+    "weibull": _jac_weibull, "gompertz": _jac_gompertz, "logistic": _jac_logistic}
+_BASE = [replace(m, jac=_JACOBIANS[m.name]) for m in _BASE]
+
+
 def _build() -> dict[str, ReleaseModel]:
     base = {m.name: m for m in _BASE}
     out: dict[str, ReleaseModel] = {}
@@ -466,7 +601,8 @@ def _build() -> dict[str, ReleaseModel]:
     out["peppas_sahlin_m05"] = ReleaseModel(
         "peppas_sahlin_m05", "Peppas-Sahlin (m = 0.5)", "F = k1 t^0.5 + k2 t",
         ps.params[:2], lambda t, k1, k2: peppas_sahlin(t, k1, k2, 0.5),
-        lambda t, p: _ix_ps(t, {**p, "m": 0.5}), ps.reference, ps.valid, "peppas_sahlin")
+        lambda t, p: _ix_ps(t, {**p, "m": 0.5}), ps.reference, ps.valid, "peppas_sahlin",
+        jac=lambda t, k1, k2: _jac_ps(t, k1, k2, 0.5)[..., :2])
     return out
 
 

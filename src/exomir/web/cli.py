@@ -38,9 +38,21 @@ def serve(
                          accepted='pip install -e ".[web]"') from None
     if not 0 < port < 65536:
         raise InputError("not a TCP port", field="--port", value=port, accepted="1-65535")
-    if workers < 1 or queue < 0:
-        raise InputError("--jobs must be >= 1 and --queue >= 0", field="--jobs",
-                         value=(workers, queue))
+    if not 1 <= workers <= 64:
+        raise InputError("out of range", field="--jobs", value=workers, accepted="1 to 64")
+    if not 0 <= queue <= 10_000:
+        raise InputError("out of range", field="--queue", value=queue, accepted="0 to 10000")
+    import socket
+
+    try:  # an address that cannot be bound is refused before anything starts
+        socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)
+    except (OSError, UnicodeError) as exc:
+        raise InputError(f"not an address of this machine ({exc})", field="--host",
+                         value=host, accepted="127.0.0.1, ::1, 0.0.0.0 or a host name") from None
+    if data_dir is not None:
+        from exomir.core.files import check_output_dir
+
+        check_output_dir(data_dir, field="--data-dir")
     db = db or os.environ.get("EXOMIR_DB")
     if db:  # capabilities that open the knowledge base themselves use the same one
         os.environ["EXOMIR_DB"] = db

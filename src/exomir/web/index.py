@@ -1,4 +1,4 @@
-"""The knowledge base's studies and trials held in memory for the browser: filters with
+"""The knowledge base's studies, trials and published syntheses held in memory for the browser: filters with
 ``kb.filters`` (the rules of ``exomir kb query``), facet counts, full-text search. Reloaded
 after an import; answers are cached per query until then."""
 
@@ -10,7 +10,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from exomir.core import ClinicalTrial, Study
+from exomir.core import ClinicalTrial, PublishedSynthesis, Study
+from exomir.core.gates import LABELS
 from exomir.kb import KnowledgeBase
 from exomir.kb.filters import FILTERS, facet_values, search_terms, search_text, study_filter
 
@@ -51,11 +52,13 @@ class StudyIndex:
     def reload(self) -> None:
         studies = self.kb.studies()
         trials = self.kb.trials()
+        syntheses = self.kb.syntheses()
         entries = [Entry(s, study_row(s), facet_values(s), search_text(s)) for s in studies]
         with self._lock:
             self.entries = entries
             self.by_id = {e.study.id: e for e in entries}
             self.trials: list[ClinicalTrial] = trials
+            self.syntheses: list[PublishedSynthesis] = syntheses
             self.version += 1
             self._cache: dict[tuple[Any, ...], list[Entry]] = {}
             self.pages: dict[tuple[Any, ...], Any] = {}  # rendered KB pages, this version
@@ -95,4 +98,9 @@ class StudyIndex:
                 c.update(e.facets.get(f, []))
             out[f] = [{"value": v, "count": n} for v, n in
                       sorted(c.items(), key=lambda kv: (-kv[1], kv[0].lower()))[:limit]]
+        for v in out["exclusion"]:  # the gates' labels: RETRACTED in capitals
+            v["label"] = EXCLUSION_LABELS.get(v["value"], v["value"])
         return out
+
+
+EXCLUSION_LABELS = {r.value: label for r, label in LABELS.items()}

@@ -23,36 +23,65 @@ class RankRequest(BaseModel):
     k: int = Field(1, ge=1, le=3, description="largest cargo set size")
     top: int = Field(10, ge=1, le=50, description="candidates per set size")
     off_target_weight: float = Field(0.01, ge=0, le=10)
+    any_direction: bool = Field(False, description="also rank miRNAs no study of the "
+                                "indication gives a direction for (as mimics, a hypothesis)")
+    allow_passenger: bool = Field(False, description="also rank minor-arm (passenger) strands")
 
 
-def rank_data(req: RankRequest) -> dict[str, Any]:
-    from exomir.cargo.evidence import gather
-    from exomir.cargo.rank import rank_cargo
+def rank_data(state: AppState, req: RankRequest) -> dict[str, Any]:
+    """``exomir cargo rank --format json`` on the app's knowledge base (gated evidence, one
+    name per miRNA, mimic/inhibitor by the indication's studies), with its tables."""
+    from exomir.cargo.rank import rank_for_indication
+    from exomir.web.api.kb import _safe_url
 
-    inter, mature = gather()
-    res = rank_cargo(inter, req.indication, k=req.k, mature=mature,
-                     off_target_weight=req.off_target_weight, top=req.top)
-    ranks = {str(size): [c.to_dict() for c in cs] for size, cs in res.items()}
+    res = rank_for_indication(req.indication, k=req.k, kb=state.kb,
+                              require_direction=not req.any_direction,
+                              allow_passenger=req.allow_passenger,
+                              off_target_weight=req.off_target_weight, top=req.top)
+    result = res.to_dict()
+    prov = result.get("provenance") or {}
+    if isinstance(prov.get("database"), str):
+        prov["database"] = _safe_url(prov["database"])
     tables: dict[str, Any] = {}
-    for size, cands in ranks.items():
+    for size, cands in result["candidates"].items():
         tables[f"best cargo of {size} miRNA(s)"] = {
-            "columns": ["#", "miRNAs", "score", "benefit", "spare", "off-target",
+            "columns": ["#", "cargo (modality)", "score", "benefit", "harm", "off-target",
                         "why (gene contribution (evidence))", "EXOmotif"],
-            "rows": [[i, " + ".join(c["mirnas"]), c["score"], c["benefit"],
-                      c["spare_penalty"], f"{c['off_target_penalty']:.2f} "
-                      f"({c['n_off_targets']})",
+            "rows": [[i, c["label"], c["score"], c["benefit"], c["spare_penalty"],
+                      f"{c['off_target_penalty']:.2f} ({c['n_off_targets']})",
                       "; ".join(f"{d['gene']} {d['contribution']:+.2f} ("
                                 + ",".join(sorted({b['evidence'] for b in d['by']})) + ")"
                                 for d in c["contributions"]),
                       ", ".join(f"{m}:{'+'.join(v)}" for m, v in c["motifs"].items() if v)
                       or "-"] for i, c in enumerate(cands, 1)]}
-    return {"result": {"indication": req.indication, "ranks": ranks}, "tables": tables,
-            "figures": {}, "notes": []}
+    mod = result["modality"]
+    tables["modality (direction of effect from the indication's studies)"] = {
+        "columns": ["miRNA", "modality", "deliver (studies)", "inhibit (studies)",
+                    "name forms merged"],
+        "rows": [[m, mod[m], ", ".join(result["direction_evidence"].get(m, {}).get(
+                     "deliver", [])), ", ".join(result["direction_evidence"].get(m, {}).get(
+                     "inhibit", [])), ", ".join(result["names"].get("merged", {}).get(m, []))]
+                 for m in sorted(mod)]}
+    tables["not ranked (kept out, with the reason)"] = {
+        "columns": ["miRNA", "reason"],
+        "rows": [[x["mirna"], x["reason"]] for x in result["kept_out"]]}
+    tables["interactions left out (gated studies)"] = {
+        "columns": ["miRNA", "gene", "study", "reason", "detail"],
+        "rows": [[x.get("mirna"), x.get("gene"), x.get("study"), x.get("reason"),
+                  x.get("detail")] for x in result["interactions_kept_out"]]}
+    notes = [f"{len(mod)} miRNAs ranked ({sum(v == 'mimic' for v in mod.values())} as mimics, "
+             f"{sum(v == 'inhibitor' for v in mod.values())} as inhibitors); "
+             f"{len(result['kept_out'])} not ranked; "
+             f"{len(result['interactions_kept_out'])} interactions of gated studies left out"]
+    if req.any_direction:
+        notes.append("--any-direction: miRNAs no study of the indication gives a direction "
+                     "for are ranked as mimics by target profile alone (a hypothesis)")
+    return {"result": result, "tables": tables, "figures": {}, "notes": notes}
 
 
 @router.post("/rank", summary="Rank cargo miRNAs and combinations (exomir cargo rank)")
-def rank(req: RankRequest) -> Any:
-    return JSON(rank_data(req))
+def rank(request: Request, req: RankRequest) -> Any:
+    return JSON(rank_data(get_state(request), req))
 
 
 def _sequences(state: AppState, upload: UploadFile | None, text: str | None, field: str
@@ -130,7 +159,7 @@ def enrich_data(state: AppState, mirnas: str | None, genes: str | None,
     if genes:
         query = [g.strip() for g in genes.replace(",", " ").split() if g.strip()]
     else:
-        inter, _ = gather()
+        inter, _ = gather(kb=state.kb)
         names = [m.strip() for m in (mirnas or "").split(",") if m.strip()]
         query = sorted(set(inter[inter.mirna.isin(names)].gene))
         if not query:

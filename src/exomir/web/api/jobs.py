@@ -53,8 +53,8 @@ def schema_of(kind: str) -> dict[str, Any]:
 
 
 def examples_of(kind: str) -> dict[str, Any]:
-    """The bundled design examples; the simulator's example specs (``examples/``) when the
-    package runs from a checkout."""
+    """The example specs shipped as package data (so a non-editable install has them): the
+    design examples (``exomir.design``) or the simulator's (``exomir.body.presets``)."""
     out: dict[str, Any] = {}
     if kind == "design":
         from exomir.design.spec import EXAMPLES
@@ -63,13 +63,9 @@ def examples_of(kind: str) -> dict[str, Any]:
             text = (resources.files("exomir.design") / "examples" / fname).read_text()
             out[ind] = yaml.safe_load(text)
         return out
-    import exomir
+    from exomir.body.presets import example_specs
 
-    root = FsPath(exomir.__file__).resolve().parents[2] / "examples"
-    if root.is_dir():
-        for p in sorted(root.glob("*.yaml")):
-            out[p.stem] = yaml.safe_load(p.read_text(encoding="utf-8"))
-    return out
+    return example_specs()
 
 
 def _accepted_for(field: str | None) -> str | None:

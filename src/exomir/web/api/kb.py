@@ -1,10 +1,12 @@
-"""Knowledge base: studies with facets and search, one study, trials, counts, import."""
+"""Knowledge base: studies with facets and search, one study, trials, published syntheses,
+counts, import."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, File, Path, Query, Request, UploadFile
+from fastapi.responses import Response
 from pydantic import BaseModel
 
 from exomir.core.mirna import find_mirna_names, mirna_matches, parse_mirna_name
@@ -77,8 +79,25 @@ def study_data(state: AppState, study_id: str) -> dict[str, Any]:
                        value=study_id, accepted="an id listed by /api/v1/studies")
     s = e.study
     return {"id": s.id, "citation": s.citation, "link": s.source.link,
-            "source_key": s.source.key, "row": e.row,
+            "source_key": s.source.key, "row": e.row, "exclusions": exclusions_of(s),
             "study": s.model_dump(mode="json", exclude_none=True)}
+
+
+def exclusions_of(s: Any) -> list[dict[str, Any]]:
+    """Each curated exclusion with its label (RETRACTED in capitals), detail, source and what
+    it bars (the gate table of :mod:`exomir.core.gates`: pooling, interactions, ranking)."""
+    from exomir.core import EvidenceUse
+    from exomir.core.gates import LABELS, effect, flags
+
+    order = {label: i for i, label in enumerate(flags(s))}
+    out = []
+    for x in sorted(s.exclusions, key=lambda x: order.get(LABELS[x.reason], 99)):
+        src = x.source
+        out.append({"reason": x.reason.value, "label": LABELS[x.reason], "detail": x.detail,
+                    "source": (src.key or src.url or src.citation) if src else None,
+                    "link": src.link if src else None,
+                    "uses": {u.value: effect(x.reason, u) for u in EvidenceUse}})
+    return out
 
 
 def trials_data(state: AppState, indication: str | None) -> dict[str, Any]:
@@ -90,6 +109,39 @@ def trials_data(state: AppState, indication: str | None) -> dict[str, Any]:
         items = [t for t in items if t.indication == ind]
     return {"count": len(items),
             "trials": [t.model_dump(mode="json", exclude_none=True) for t in items]}
+
+
+def syntheses_data(state: AppState, indication: str | None) -> dict[str, Any]:
+    """Published pooled estimates (systematic reviews), as ``exomir kb syntheses``; for an
+    indication with none, the reason none is shown (never an invented number)."""
+    from exomir.core import Indication
+    from exomir.evidence.synthesis import NO_PUBLISHED
+
+    items = state.index.syntheses
+    notes: dict[str, str] = {}
+    inds = [Indication.parse(indication, field="indication")] if indication else \
+        list(Indication)
+    items = [x for x in items if x.indication in inds]
+    for ind in inds:
+        if not any(x.indication == ind for x in items):
+            notes[ind.value] = NO_PUBLISHED.get(
+                ind, f"no published synthesis recorded for {ind.value}")
+    return {"count": len(items), "indication": inds[0].value if indication else None,
+            "syntheses": [x.model_dump(mode="json", exclude_none=True) for x in items],
+            "none_for": notes, "items": items}
+
+
+def syntheses_csv(data: dict[str, Any]) -> Response:
+    """The CSV of ``exomir kb syntheses --format csv`` (one record per row)."""
+    from exomir.kb import io as kbio
+
+    return Response(kbio.dump_csv("syntheses", data["items"]),
+                    media_type="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": 'attachment; filename="syntheses.csv"'})
+
+
+def syntheses_json(data: dict[str, Any]) -> Response:
+    return JSON({k: v for k, v in data.items() if k != "items"})
 
 
 TRIAL_COLUMNS = ["registry_id", "indication", "condition", "title", "sponsor", "phase",
@@ -122,6 +174,14 @@ async def trials(request: Request, indication: Text = None,
     if format == "csv":
         return csv_response(data["trials"], "trials.csv", TRIAL_COLUMNS)
     return JSON(data)
+
+
+@router.get("/syntheses", responses=CSV_OR_JSON,
+            summary="Published syntheses: systematic reviews' pooled estimates, with DOIs")
+async def syntheses(request: Request, indication: Text = None,
+                    format: Literal["json", "csv"] = "json") -> Any:
+    data = syntheses_data(get_state(request), indication)
+    return syntheses_csv(data) if format == "csv" else syntheses_json(data)
 
 
 @router.get("/kb/stats", summary="Counts by indication (exomir kb stats)")

@@ -24,16 +24,16 @@ def _g(v: float | None) -> str:
     return "—" if v is None or not math.isfinite(v) else f"{v:.4g}"
 
 
-def _read(state: AppState, data: tuple[bytes, str], time_unit: str, released_unit: str
+def _read(state: AppState, data: tuple[bytes, str], time_unit: str | None, released_unit: str
           ) -> Any:
     from exomir.release.io import read_release_csv
 
     return parse_upload(state.settings.tmp_dir, data[0], data[1],
-                        lambda p: read_release_csv(p, time_unit=time_unit,
+                        lambda p: read_release_csv(p, time_unit=time_unit or None,
                                                    released_unit=released_unit))
 
 
-def fit_data(state: AppState, data: tuple[bytes, str], models: str, time_unit: str,
+def fit_data(state: AppState, data: tuple[bytes, str], models: str, time_unit: str | None,
              released_unit: str, geometry: str, plot: bool) -> dict[str, Any]:
     from exomir.release.fit import KP_LIMITS, fit_models
     from exomir.release.plot import plot_fit
@@ -75,7 +75,7 @@ def fit(request: Request,
         file: Annotated[UploadFile, File(description="CSV: time, released [, sd, replicate, "
                                                      "time_unit, released_unit]")],
         models: Annotated[str, Form(max_length=300)] = "all",
-        time_unit: Annotated[str, Form(max_length=20)] = "h",
+        time_unit: Annotated[str | None, Form(max_length=20)] = None,
         released_unit: Annotated[str, Form(max_length=20)] = "auto",
         geometry: Annotated[str, Form(max_length=20)] = "slab",
         plot: Annotated[bool, Form()] = True) -> Any:
@@ -85,7 +85,7 @@ def fit(request: Request,
     return JSON(fit_data(state, got, models, time_unit, released_unit, geometry, plot))
 
 
-def compare_data(state: AppState, a: tuple[bytes, str], b: tuple[bytes, str], time_unit: str,
+def compare_data(state: AppState, a: tuple[bytes, str], b: tuple[bytes, str], time_unit: str | None,
                  released_unit: str, n_boot: int, seed: int) -> dict[str, Any]:
     from exomir.release.compare import compare_profiles
 
@@ -110,7 +110,7 @@ def compare_data(state: AppState, a: tuple[bytes, str], b: tuple[bytes, str], ti
 def compare(request: Request,
             reference: Annotated[UploadFile, File(description="reference profile CSV (A)")],
             test: Annotated[UploadFile, File(description="test profile CSV (B)")],
-            time_unit: Annotated[str, Form(max_length=20)] = "h",
+            time_unit: Annotated[str | None, Form(max_length=20)] = None,
             released_unit: Annotated[str, Form(max_length=20)] = "auto",
             n_boot: Annotated[int, Form(ge=100, le=5000)] = 1000,
             seed: Annotated[int, Form(ge=0, le=2**31)] = 0) -> Any:

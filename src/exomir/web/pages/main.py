@@ -16,6 +16,9 @@ from exomir.web.api.kb import (
     filters_dep,
     studies_data,
     study_data,
+    syntheses_csv,
+    syntheses_data,
+    syntheses_json,
     trials_data,
 )
 from exomir.web.app import get_state
@@ -27,7 +30,8 @@ from exomir.web.render import JSON, csv_response, html
 router = APIRouter(include_in_schema=False)
 Q = Annotated[str | None, Query(max_length=200)]
 
-NAV = [("/evidence", "Evidence"), ("/trials", "Trials"), ("/meta", "Meta-analysis"),
+NAV = [("/evidence", "Evidence"), ("/trials", "Trials"), ("/syntheses", "Published syntheses"),
+       ("/meta", "Meta-analysis"),
        ("/cargo", "Cargo"), ("/release", "Release"), ("/design", "Design"),
        ("/simulate", "Simulate"), ("/jobs", "Runs"), ("/quality", "Quality"),
        ("/dose", "Dose & manufacture"), ("/api/docs", "API")]
@@ -71,16 +75,20 @@ def _evidence(request: Request, filters: Filters, q: str | None, fmt: str) -> Re
         return csv_response(data["studies"], "studies.csv")
     params = {**data["filters"], "q": q}
     facet_links = {
-        f: [{"value": v["value"], "count": v["count"],
+        f: [{"value": v["value"], "label": v.get("label", v["value"]), "count": v["count"],
              "href": "/evidence" + _qs(params, **{f: v["value"]}),
              "active": data["filters"].get(f) == v["value"]} for v in vals]
         for f, vals in data["facets"].items()}
     remove = [{"name": FACET_LABELS.get(k, k), "value": v,
                "href": "/evidence" + _qs(params, **{k: None})}
               for k, v in data["filters"].items()]
+    entries = state.index.query(data["filters"], q)
+    retracted = [e.study.id for e in entries if e.row.get("flags", "").startswith("RETRACTED")]
+    flagged = sum(1 for e in entries if e.study.exclusions)
     return html(request, ["evidence.html"], _ctx(
         title="Evidence", data=data, facet_links=facet_links, remove=remove, q=q or "",
-        qs=_qs(params), labels=FACET_LABELS))
+        qs=_qs(params), labels=FACET_LABELS, retracted=retracted, flagged=flagged,
+        included_href="/evidence" + _qs(params, exclusion="included")))
 
 
 @router.get("/evidence")
@@ -124,19 +132,32 @@ def _trials(request: Request, indication: str | None, fmt: str) -> Response:
                                               qs=_qs({"indication": indication})))
 
 
-@router.get("/trials")
-async def trials(request: Request, indication: Q = None) -> Response:
-    return _cached(request, lambda: _trials(request, indication, "html"))
+def _syntheses(request: Request, indication: str | None, fmt: str) -> Response:
+    data = syntheses_data(get_state(request), indication)
+    if fmt == "json":
+        return syntheses_json(data)
+    if fmt == "csv":
+        return syntheses_csv(data)
+    return html(request, "syntheses.html", _ctx(title="Published syntheses", data=data,
+                                                 indication=indication or "",
+                                                 qs=_qs({"indication": indication})))
 
 
-@router.get("/trials.json")
-async def trials_json(request: Request, indication: Q = None) -> Response:
-    return _trials(request, indication, "json")
+def _by_indication(name: str, build: Any) -> None:
+    """``/name``, ``/name.json``, ``/name.csv`` filtered by indication, each rendered once per
+    URL and KB version."""
+    def route(fmt: str) -> Any:
+        async def page(request: Request, indication: Q = None) -> Response:
+            return _cached(request, lambda: build(request, indication, fmt))
+        page.__name__ = f"{name}_{fmt}"
+        return page
+
+    for suffix, fmt in (("", "html"), (".json", "json"), (".csv", "csv")):
+        router.add_api_route(f"/{name}{suffix}", route(fmt), methods=["GET"])
 
 
-@router.get("/trials.csv")
-async def trials_csv(request: Request, indication: Q = None) -> Response:
-    return _trials(request, indication, "csv")
+_by_indication("trials", _trials)
+_by_indication("syntheses", _syntheses)
 
 
 def _tool(name: str, title: str) -> Any:

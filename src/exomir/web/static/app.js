@@ -70,7 +70,15 @@ const exomir = (() => {
         "data-ci-lb": String(p.ci_lb), "data-ci-ub": String(p.ci_ub),
         text: `Pooled ${p.measure} (${p.method}${p.test === "knha" ? ", Knapp-Hartung" : ""}, k = ${p.k}): ${fmt(p.estimate)} [${fmt(p.ci_lb)}, ${fmt(p.ci_ub)}]`}));
     }
+    if (!data.pooled && data.kind) {
+      target.append(el("p", {class: "pooled nopool", id: "no-pool", "data-kind": data.kind,
+        text: data.kind === "single study" ? "A single study: not a meta-analysis, nothing pooled (its comparisons are shown with their own CIs)."
+          : "No pooled estimate: no study passing the evidence gates has usable arm-level data."}));
+    }
+    if (data.headline) target.append(el("p", {class: "lead", id: "headline", text: data.headline}));
+    for (const w of data.warnings || []) target.append(el("p", {class: "note warning", text: "warning: " + w}));
     for (const n of data.notes || []) target.append(el("p", {class: "note", text: n}));
+    if (data.published_note) target.append(el("p", {class: "note", text: "Published syntheses: " + data.published_note}));
     for (const [name, svg] of Object.entries(data.figures || {})) target.append(figure(name, svg));
     for (const [title, t] of Object.entries(data.tables || {})) target.append(table(title, t));
     target.append(el("p", {class: "downloads"}, "All numbers: ", download("result.json", JSON.stringify(data.result ?? data, null, 1), "application/json")));

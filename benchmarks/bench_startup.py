@@ -1,0 +1,83 @@
+"""Benchmark: start-up and first-run times of the ``exomir`` command, as a new user meets them.
+
+Each command runs as its own process (the installed ``exomir`` script), wall time and CPU time
+(user + system of the child) per run, best of ``--runs`` for the light commands:
+
+* ``exomir --help``, ``exomir kb query --indication neuropathic_pain --mirna miR-146a``,
+  ``exomir dose hed --dose 10 --unit mg/kg --from mouse`` (goal < 0.4 s);
+* ``exomir demo`` on a "fresh machine": empty kernel caches (``EXOMIR_CACHE_DIR``,
+  ``NUMBA_CACHE_DIR``), a new knowledge base (``EXOMIR_DB``) and an empty matplotlib cache
+  (``MPLCONFIGDIR``), all in a new temporary folder (goal < 15 s); then the same again with
+  the caches filled (goal < 5 s).
+
+The machine is shared: the load average is printed before and after, and CPU time (which load
+hardly changes) next to wall time.
+
+Usage: ``python benchmarks/bench_startup.py [--runs 5] [--no-demo]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import shutil
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+LIGHT = [
+    ["--help"],
+    ["kb", "query", "--indication", "neuropathic_pain", "--mirna", "miR-146a"],
+    ["dose", "hed", "--dose", "10", "--unit", "mg/kg", "--from", "mouse"],
+]
+
+
+def run(args: list[str], env: dict[str, str]) -> tuple[float, float]:
+    """(wall s, CPU s) of one ``exomir`` process."""
+    exe = shutil.which("exomir") or "exomir"
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t0 = time.perf_counter()
+    subprocess.run([exe, *args], env=env, stdout=subprocess.DEVNULL,
+                   stderr=subprocess.DEVNULL, check=True)
+    wall = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return wall, cpu
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--no-demo", action="store_true")
+    a = ap.parse_args()
+    print(f"load1/5/15 before: {os.getloadavg()}  cpus: {os.cpu_count()}")
+    work = Path(tempfile.mkdtemp(prefix="bench_startup_"))
+    try:
+        env = {**os.environ, "EXOMIR_DB": str(work / "kb_light.sqlite")}
+        run(LIGHT[1], env)  # create and seed this knowledge base once, outside the timing
+        for args in LIGHT:
+            times = [run(args, env) for _ in range(a.runs)]
+            wall = min(w for w, _ in times)
+            cpu = min(c for _, c in times)
+            print(f"exomir {' '.join(args):62s} best of {a.runs}: {wall:.3f} s wall, "
+                  f"{cpu:.3f} s CPU; goal < 0.4 s: {'met' if wall < 0.4 else 'MISSED'}")
+        if a.no_demo:
+            return
+        fresh = {**os.environ, "EXOMIR_CACHE_DIR": str(work / "cache"),
+                 "NUMBA_CACHE_DIR": str(work / "numba"), "MPLCONFIGDIR": str(work / "mpl"),
+                 "EXOMIR_DB": str(work / "kb_demo.sqlite")}
+        wall, cpu = run(["demo", "--out", str(work / "out1")], fresh)
+        print(f"exomir demo, fresh machine (empty caches, new KB): {wall:.1f} s wall, "
+              f"{cpu:.1f} s CPU; goal < 15 s: {'met' if wall < 15 else 'MISSED'}")
+        wall, cpu = run(["demo", "--out", str(work / "out2")], fresh)
+        print(f"exomir demo, cached: {wall:.1f} s wall, {cpu:.1f} s CPU; goal < 5 s: "
+              f"{'met' if wall < 5 else 'MISSED'}")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    print(f"load1/5/15 after: {os.getloadavg()}")
+
+
+if __name__ == "__main__":
+    main()
