@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pandas as pd
@@ -14,14 +13,11 @@ from exomir.calibrate.problem import load_problem
 from exomir.cli import app
 from exomir.core import InputError
 
+from .helpers import copy_user_problem
+
 DATA = Path(__file__).parent / "data"
 runner = CliRunner()
 
-
-def _copy(tmp: Path) -> Path:
-    for f in ("wound_user.yaml", "wound_user.csv"):
-        shutil.copy(DATA / f, tmp / f)
-    return tmp / "wound_user.yaml"
 
 
 def _edit_csv(tmp: Path, line: int, old: str, new: str) -> None:
@@ -48,7 +44,7 @@ CSV_CASES = [
                          ids=[c[3] + str(c[0]) for c in CSV_CASES])
 def test_bad_csv_row_names_file_line_field_value(tmp_path: Path, line: int, old: str,
                                                  new: str, field: str, value: str) -> None:
-    y = _copy(tmp_path)
+    y = copy_user_problem(tmp_path)
     _edit_csv(tmp_path, line, old, new)
     with pytest.raises(InputError) as ei:
         load_problem(y)
@@ -69,7 +65,7 @@ def test_bad_csv_row_names_file_line_field_value(tmp_path: Path, line: int, old:
     ("route: topical", "route: teleport", "delivery.route"),
 ])
 def test_bad_problem_yaml(tmp_path: Path, old: str, new: str, field: str) -> None:
-    y = _copy(tmp_path)
+    y = copy_user_problem(tmp_path)
     y.write_text(y.read_text().replace(old, new, 1))
     with pytest.raises(InputError) as ei:
         load_problem(y)
@@ -78,14 +74,14 @@ def test_bad_problem_yaml(tmp_path: Path, old: str, new: str, field: str) -> Non
 
 
 def test_missing_data_file(tmp_path: Path) -> None:
-    y = _copy(tmp_path)
+    y = copy_user_problem(tmp_path)
     (tmp_path / "wound_user.csv").unlink()
     with pytest.raises(InputError, match="file not found"):
         load_problem(y)
 
 
 def test_missing_sd_without_sigma(tmp_path: Path) -> None:
-    y = _copy(tmp_path)
+    y = copy_user_problem(tmp_path)
     _edit_csv(tmp_path, 3, ",4,5,%", ",,5,%")
     with pytest.raises(InputError) as ei:
         load_problem(y)
@@ -93,7 +89,7 @@ def test_missing_sd_without_sigma(tmp_path: Path) -> None:
 
 
 def test_petab_table_that_petab_rejects(tmp_path: Path) -> None:
-    p = load_problem(_copy(tmp_path))
+    p = load_problem(copy_user_problem(tmp_path))
     y = write_petab(p, tmp_path / "petab")
     meas = tmp_path / "petab" / "measurements.tsv"
     df = pd.read_csv(meas, sep="\t")

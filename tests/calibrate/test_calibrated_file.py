@@ -7,6 +7,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from exomir.body import simulate
@@ -110,3 +112,26 @@ def test_spec_field_and_cli_params(tmp_path: Path) -> None:
     spec.write_text(spec.read_text().replace("calibrated.json", "missing.json"))
     with pytest.raises(InputError, match="body.calibration"):
         load_spec(spec)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.floats(0.01, 2.0), st.floats(0.01, 2.0), st.floats(-0.99, 0.99),
+       st.floats(-3.0, 3.0), st.floats(-3.0, 3.0))
+def test_draws_stay_in_bounds_for_any_covariance(s1: float, s2: float, rho: float,
+                                                 m1: float, m2: float) -> None:
+    """Whatever the (positive semi-definite) covariance and the value inside the bounds,
+    draws are finite, inside the bounds and keep the fitted value as their median when the
+    bounds are far."""
+    cov = [[s1**2, rho * s1 * s2], [rho * s1 * s2, s2**2]]
+    c = CalibratedParameters(
+        problem=ProblemRef(id="h"),
+        parameters=[CalibratedValue(name="a", value=10**m1, lower=10 ** (m1 - 1),
+                                    upper=10 ** (m1 + 1), identifiability="identifiable"),
+                    CalibratedValue(name="b", value=10**m2, lower=1e-30, upper=1e30,
+                                    identifiability="identifiable")],
+        covariance=Covariance(names=["a", "b"], matrix=cov))
+    d = c.draw(2000, 5)
+    for k, p in (("a", c.get("a")), ("b", c.get("b"))):
+        assert np.all(np.isfinite(d[k]))
+        assert np.all(d[k] >= p.lower * (1 - 1e-12)) and np.all(d[k] <= p.upper * (1 + 1e-12))
+    assert abs(np.median(np.log10(d["b"])) - m2) < 0.15 * s2 + 0.01

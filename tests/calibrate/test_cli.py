@@ -4,7 +4,6 @@ data identify, the calibrated file used by ``exomir simulate``; PEtab round trip
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
@@ -16,18 +15,15 @@ from exomir.calibrate.problem import load_problem
 from exomir.cli import app
 from exomir.core.calibrated import load_calibrated
 
+from .helpers import copy_user_problem
+
 DATA = Path(__file__).parent / "data"
 runner = CliRunner()
 
 
-def _copy(tmp: Path) -> Path:
-    for f in ("wound_user.yaml", "wound_user.csv"):
-        shutil.copy(DATA / f, tmp / f)
-    return tmp / "wound_user.yaml"
-
 
 def test_user_wound_arms_fit_identify_and_simulate(tmp_path: Path) -> None:
-    y = _copy(tmp_path)
+    y = copy_user_problem(tmp_path)
     out = tmp_path / "out"
     res = runner.invoke(app, ["calibrate", str(y), "--starts", "4", "--profile", "--out",
                               str(out), "--format", "json"])
@@ -56,7 +52,7 @@ def test_user_wound_arms_fit_identify_and_simulate(tmp_path: Path) -> None:
 
 
 def test_to_petab_round_trip(tmp_path: Path) -> None:
-    y = _copy(tmp_path)
+    y = copy_user_problem(tmp_path)
     res = runner.invoke(app, ["calibrate", str(y), "--to-petab", str(tmp_path / "pe")])
     assert res.exit_code == 0, res.output
     py = tmp_path / "pe" / "problem.yaml"

@@ -17,9 +17,11 @@ def test_validation_doc_is_current_and_roles_are_named() -> None:
         "docs/validation.md is stale: run exomir validate --out docs/validation.md"
     held = {c.quantity for c in cases if c.role == HELD_OUT}
     # the hold-outs the issue names are present and never fitted
-    for q in ("CL by NCA, 125I-exosomes (normal MPS)", "Vss by NCA, 125I-exosomes (normal MPS)",
-              "MRT by NCA, macrophage-depleted (mps_factor = 0)",
+    for q in ("CL by NCA, 125I-exosomes (normal MPS, tracer dose)",
+              "Vss by NCA, 125I-exosomes (normal MPS, tracer dose)",
+              "MRT by NCA, macrophage-depleted (mps_factor = 0, 5 µg)",
               "vehicle gain over free sEV: day 8 > day 12",
+              "EV scaffold: thermal latency day 21 (Hargreaves)",
               "release-curve shapes beyond the end-points"):
         assert q in held
     assert any(c.case == "V6" and c.role == HELD_OUT for c in cases)
