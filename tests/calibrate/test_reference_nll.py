@@ -10,6 +10,7 @@ agreement is ~1e-10."""
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
 
 import numpy as np
@@ -18,11 +19,9 @@ import pytest
 from exomir.calibrate.objective import NegLogLikelihood
 from exomir.calibrate.petab_io import lint, write_petab
 from exomir.calibrate.problem import load_builtin, load_problem
+from tests.conftest import require_reference
 
 from .reference import petab_nll
-
-pytest.importorskip("roadrunner")
-pytest.importorskip("petab")
 
 DATA = Path(__file__).parent / "data"
 PROBLEMS = ["builtin:pk_iv_mouse", "builtin:v3_wound_chen2024", "builtin:v4_pain_hsu2020",
@@ -37,6 +36,7 @@ def _load(name: str):  # type: ignore[no-untyped-def]
 @pytest.mark.reference
 @pytest.mark.parametrize("name", PROBLEMS)
 def test_nll_equals_petab_roadrunner(name: str, tmp_path: Path) -> None:
+    require_reference(importlib.util.find_spec("roadrunner") is not None, "libroadrunner")
     p = _load(name)
     y = write_petab(p, tmp_path / "petab")
     assert lint(y) == []

@@ -7,6 +7,7 @@ pyPESTO 2 starts (the first two of the same Latin hypercube)."""
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 from pathlib import Path
 
@@ -17,13 +18,14 @@ from exomir.calibrate import calibrate
 from exomir.calibrate.optimize import start_points
 from exomir.calibrate.petab_io import write_petab
 from exomir.calibrate.problem import load_builtin
-
-pypesto = pytest.importorskip("pypesto")
-pytest.importorskip("roadrunner")
+from tests.conftest import require_reference
 
 
 @pytest.mark.reference
 def test_best_fit_agrees_with_pypesto(tmp_path: Path) -> None:
+    for mod in ("pypesto", "roadrunner"):
+        require_reference(importlib.util.find_spec(mod) is not None, mod)
+    import pypesto
     import pypesto.optimize as optimize
     from pypesto.objective import FD
     from pypesto.objective.roadrunner import PetabImporterRR
