@@ -267,6 +267,8 @@ COMMANDS: list[tuple[str, str, str]] = [
      "Open the workbench in a browser: evidence, meta-analysis, cargo, release, designs and "
      "simulations with live progress, quality and dose, and the JSON API (/api/docs). Writes "
      "(kb import, deleting runs) need EXOMIR_TOKEN set."),
+    ("sensitivity", "exomir.sensitivity.cli",
+     "Global sensitivity: which uncertain parameters drive each output, with CIs."),
     ("kb", "exomir.kb.cli",
      "Query and curate the knowledge base of studies, miRNAs, interactions and trials."),
     ("data", "exomir.formats.cli",
@@ -299,6 +301,7 @@ CAPABILITY_CLIS = [
     "exomir.release.cli",
     "exomir.body.cli",
     "exomir.calibrate.cli",
+    "exomir.sensitivity.cli",
     "exomir.quality.cli",
     "exomir.web.cli",
 ]

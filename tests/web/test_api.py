@@ -204,11 +204,11 @@ def test_validation_names_every_field(client: Any) -> None:
                                                                       "errors": []}
     bad = json.loads(json.dumps(ex))
     bad["subjects"] = 0
-    bad["candidates"][1]["route"] = "teleport"
+    bad["candidates"][1]["delivery"]["route"] = "teleport"  # candidates are simulate specs
     errs = client.post("/api/v1/validate/design", json=bad).json()["errors"]
     fields = {e["field"] for e in errs}
-    assert {"subjects", "candidates.1.route"} <= fields
-    route = next(e for e in errs if e["field"] == "candidates.1.route")
+    assert {"subjects", "candidates.1.delivery.route"} <= fields
+    route = next(e for e in errs if e["field"] == "candidates.1.delivery.route")
     assert "hydrogel" in route["accepted"] and route["value"] == "teleport"
     r = client.post("/api/v1/jobs", json={"kind": "design", "spec": bad})
     assert r.status_code == 400 and r.json()["error"]["field"] in fields

@@ -53,7 +53,7 @@ def test_design_from_form_with_progress_and_report(page: Page) -> None:
     p.fill("input[data-path='subjects']", "0")
     p.click("#validate")
     msg = p.wait_for_selector(".field-error[data-for='subjects']")
-    assert "subjects" in msg.inner_text() and ">= 1" in msg.inner_text()
+    assert "subjects" in msg.inner_text() and ">= 2" in msg.inner_text()  # paired bands
     page.shot("design-invalid")
     # few subjects, no sensitivity sweep: cheap
     p.fill("input[data-path='subjects']", "4")

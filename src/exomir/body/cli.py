@@ -93,6 +93,11 @@ def simulate_cmd(
     attribution_day: Annotated[float | None, typer.Option(
         "--attribution-day", help="Read-out day of the attribution (default 14 wound, "
         "21 pain).")] = None,
+    uncertainty: Annotated[int | None, typer.Option(
+        help="Also draw N parameter sets from the uncertain parameters' ranges: uncertainty "
+             "bands next to the variability bands (exomir.sensitivity).")] = None,
+    uncertainty_subjects: Annotated[int, typer.Option(
+        help="Subjects per uncertainty draw (the same cohort for every draw).")] = 50,
 ) -> None:
     """Simulate a therapy over a virtual population: where the benefit comes from (miRNA,
     vesicle, vehicle), exposure, copies per cell, knockdown, outcome (median, 5-95 % band)."""
@@ -177,6 +182,12 @@ def simulate_cmd(
         from exomir.body.plots import write_plots
 
         plots = [str(p) for p in write_plots(result, plot)]
+    unc = None
+    if uncertainty is not None:  # parameter uncertainty (exomir.sensitivity)
+        from exomir.sensitivity.cli import print_uncertainty, uncertainty_for_cli
+
+        unc = uncertainty_for_cli(model, uncertainty, uncertainty_subjects, seed, rtol,
+                                  quiet=fmt == "json")
     notes = [*spec_warnings, *model.notes]
     if model.release_note:
         notes.append(f"release: {model.release_note}")
@@ -190,7 +201,8 @@ def simulate_cmd(
             "attribution": att.to_dict() if att is not None else None,
             "dose": conv, "notes": notes, "note": UNCERTAINTY_NOTE,
             "summary": summ.to_dict("records"), "plots": plots,
-            "sbml": str(export_sbml) if export_sbml is not None else None}, indent=1,
+            "sbml": str(export_sbml) if export_sbml is not None else None,
+            **({} if unc is None else {"uncertainty": unc.to_dict()})}, indent=1,
             default=float))
         return
     if att is not None:
@@ -219,6 +231,8 @@ def simulate_cmd(
     console.print(f"[yellow]note:[/] {UNCERTAINTY_NOTE}")
     if export_sbml is not None:
         console.print(f"SBML written to {escape(str(export_sbml))}", soft_wrap=True)
+    if unc is not None:
+        print_uncertainty(unc)
     for p in plots:
         console.print(f"plot: {escape(p)}")
 

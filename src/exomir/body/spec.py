@@ -427,6 +427,11 @@ def parse_spec(data: dict[str, Any], source: str | Path | None = None,
     above the largest published one) are issued as ``UserWarning``."""
     if not isinstance(data, dict):
         raise InputError("a therapy spec must be a mapping", source=source)
+    if "candidates" in data:  # the other spec family: say which command reads it
+        raise InputError("this is a design spec (it lists candidates), not a therapy spec: run "
+                         f"'exomir design {source or 'FILE'}'; each of its candidates can run "
+                         "alone with 'exomir simulate' (exomir design writes them to "
+                         "OUT/candidates/)", source=source, accepted="docs/design.md")
     data = dict(data)
     body = data.pop("body", None) or {}
     if not isinstance(body, dict):

@@ -229,3 +229,34 @@ def parse_calibrated(data: Mapping[str, Any], source: str | Path | None = None
         raise InputError(str(err["msg"]), source=source, field=loc or None,
                          value=None if isinstance(raw, dict | list) else raw,
                          accepted=f"a calibrated-parameter file ({FORMAT})") from None
+
+
+def calibration_mapping(cal: Any) -> tuple[dict[str, Any], str]:
+    """(content as a mapping, source label) of a calibration given as a file, a mapping or a
+    :class:`CalibratedParameters`; the one reader for body, design and sensitivity.
+
+    A file is read through :func:`exomir.core.files.read_mapping` (limits, one-line errors).
+    Content that declares ``format: exomir-calibrated-parameters/...`` is validated as that
+    format (:func:`parse_calibrated`) and returned as its normalised dump, so every reader sees
+    the same fields; any other mapping (a hand-written file with ``ci``/``bounds`` spellings,
+    which :mod:`exomir.sensitivity.calibration` accepts) is returned as it is.
+    """
+    if isinstance(cal, CalibratedParameters):
+        return cal.model_dump(mode="json"), f"calibration {cal.problem.id}"
+    if isinstance(cal, str | Path):
+        from exomir.core.files import read_mapping
+
+        data = read_mapping(cal, accepted=f"a calibrated-parameter file ({FORMAT}, or "
+                                          "parameters: [{name, value, ci|se, scale}], "
+                                          "covariance)")
+        src = str(cal)
+    elif isinstance(cal, Mapping):
+        data, src = dict(cal), "calibration"
+    elif hasattr(cal, "to_dict"):
+        data, src = dict(cal.to_dict()), type(cal).__name__
+    else:
+        raise InputError("not a calibrated-parameter file or mapping", field="calibration",
+                         value=type(cal).__name__)
+    if str(data.get("format", "")).startswith("exomir-calibrated-parameters"):
+        return parse_calibrated(data, source=src).model_dump(mode="json"), src
+    return data, src

@@ -1,29 +1,40 @@
-"""Run a design: evidence -> cargo -> simulated candidates -> product -> provenance -> report."""
+"""Run a design: evidence -> cargo -> arms on the same subjects -> paired comparison ->
+product -> provenance, and the decision first in the report."""
 
 from __future__ import annotations
 
 import datetime as dt
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from exomir import __version__
 from exomir.core import CargoMode
-from exomir.design.cargo_part import cargo_section
+from exomir.design.arms import ArmSet, candidate_therapy, outcome_at, run_arms, standalone
+from exomir.design.cargo_part import CargoPlan, cargo_section
+from exomir.design.compare import minimal_important_difference, rank
+from exomir.design.decision_part import decision_section, dose_separation, separation
 from exomir.design.evidence_part import evidence_section
 from exomir.design.product_part import product_section
 from exomir.design.provenance_part import provenance_section
-from exomir.design.simulate_part import (
-    CandidateRun,
-    designs_section,
-    run_candidates,
-    untreated,
-)
+from exomir.design.simulate_part import CandidateRun, designs_section, runs_from_arms
 from exomir.design.spec import DesignSpec
-from exomir.report import Report, Section, TextBlock, Warning_, write_report
+from exomir.design.uncertainty_part import global_section, uncertainty
+from exomir.design.uncertainty_part import sensitivity as global_sensitivity
+from exomir.report import Report, Section, Warning_, write_report
 
 NEGLIGIBLE_KNOCKDOWN = 0.05  # below this peak knockdown a design is reported as without effect
+
+
+def slug(name: str) -> str:
+    """A file name for a candidate (letters, digits and dashes only)."""
+    s = "".join(ch.lower() if ch.isalnum() else "-" for ch in name)
+    s = "-".join(p for p in s.split("-") if p)
+    return s[:60] or "candidate"
 
 
 @dataclass
@@ -31,15 +42,60 @@ class DesignResult:
     spec: DesignSpec
     report: Report
     runs: list[CandidateRun]
+    arms: ArmSet
+    plan: CargoPlan
+
+    def candidate_specs(self) -> dict[str, dict[str, Any]]:
+        """Each candidate as a complete simulate spec (with the targets the design used)."""
+        return {c.name: candidate_therapy(self.spec, c, self.plan)[0]
+                for c in self.spec.candidates}
 
     def write(self, out_dir: Path) -> dict[str, Path]:
-        return write_report(self.report, out_dir)
+        """report.html, report.json, figures/ and candidates/*.yaml (run alone with
+        ``exomir simulate``)."""
+        paths = write_report(self.report, out_dir)
+        cdir = out_dir / "candidates"
+        cdir.mkdir(parents=True, exist_ok=True)
+        used: set[str] = set()
+        for name, full in self.candidate_specs().items():
+            data, note = standalone(full)
+            base = slug(name)
+            s, k = base, 2
+            while s in used:
+                s, k = f"{base}-{k}", k + 1
+            used.add(s)
+            head = (f"# candidate {name!r} of design {self.spec.name!r}, as a simulate spec:\n"
+                    f"#   exomir simulate {s}.yaml --subjects {self.spec.subjects} "
+                    f"--seed {self.spec.seed}\n")
+            if note:
+                head += f"# note: {note}\n"
+            head = "".join(ln if ln.startswith("#") else f"# {ln}"
+                           for ln in head.splitlines(keepends=True))
+            (cdir / f"{s}.yaml").write_text(head + yaml.safe_dump(data, sort_keys=False),
+                                            encoding="utf-8")
+        paths["candidates"] = cdir
+        return paths
+
+
+def canonical(name: str, plan: CargoPlan) -> str:
+    """A cargo name as the ranking spells it (one name per miRNA)."""
+    from exomir.cargo.evidence import canonical_name
+
+    return canonical_name(name, "hsa", plan.mature or set(plan.interactions["mirna"]))
 
 
 def _science_warnings(spec: DesignSpec, runs: list[CandidateRun], designs: Section,
-                      product_warnings: list[tuple[str, str]]) -> list[Warning_]:
+                      product_warnings: list[tuple[str, str]], plan: CargoPlan
+                      ) -> list[Warning_]:
     out: list[Warning_] = []
     cands = designs.data["candidates"]
+    if spec.legacy_candidates:
+        out.append(Warning_(
+            "Deprecated candidate form (route, dose_particles, times_days, source_cell at the "
+            "top level) in: " + ", ".join(spec.legacy_candidates) + ". It was read and "
+            "converted; write candidates as simulate specs (product, cargo, delivery, regimen; "
+            "docs/design.md) -- the files in candidates/ next to this report show the new form.",
+            severity="info"))
     for r in runs:
         name = r.design.name
         native = any(c.mode is CargoMode.NATIVE for c in (r.design.cargo or [])) \
@@ -56,59 +112,108 @@ def _science_warnings(spec: DesignSpec, runs: list[CandidateRun], designs: Secti
         if best < NEGLIGIBLE_KNOCKDOWN:
             out.append(Warning_(
                 f"{name}: median peak knockdown {best:.1%} of every target: any benefit of this "
-                "design in the model comes from vesicle effects other than this miRNA, which "
-                "the model does not claim to capture.", severity="caution"))
+                "design in the model comes from the vesicle and vehicle effects, not from this "
+                "miRNA (see the attribution in 'Designs compared').", severity="caution"))
         if not r.targets:
             out.append(Warning_(f"{name}: its cargo hits none of the indication's intended "
                                 "targets in the interaction data.", severity="caution"))
+        for c in r.design.cargo or []:
+            canon = canonical(c.name, plan)
+            mod = plan.modality.get(canon)
+            if mod == "inhibitor":
+                out.append(Warning_(
+                    f"{name}: the evidence for this indication supports inhibiting {canon} "
+                    "(antagomiR, sponge, knockdown), not delivering it; this design delivers it "
+                    "as a mimic (see 'Cargo').", severity="critical"))
+            elif mod is None and plan.modality:
+                out.append(Warning_(
+                    f"{name}: no study of this indication that passes the evidence gates says "
+                    f"whether {canon} should be delivered or inhibited; delivering it is a "
+                    "hypothesis (see 'Cargo').", severity="caution"))
     for sev, w in product_warnings:
         out.append(Warning_(w, severity=sev))
     out.append(Warning_(
         "Pathway and outcome links are assumptions calibrated to a few published group means; "
         "exposure and knockdown rest on sourced pharmacokinetics but cell-level uptake and RISC "
-        "parameters are partly assumed (section 5).", severity="caution"))
+        "parameters are partly assumed (see 'Assumptions and provenance').", severity="caution"))
     return out
 
 
-def run_design(spec: DesignSpec, progress: Callable[[str], None] | None = None) -> DesignResult:
-    """Compute every section of the design report (no files written)."""
-    from exomir.kb import open_kb
+def run_design(spec: DesignSpec, progress: Callable[[str], None] | None = None,
+               *, kb: Any = None) -> DesignResult:
+    """Compute every section of the design report (no files written).
 
+    ``kb``: the knowledge base to read (default: the user's, ``exomir.kb.open_kb()``).
+    """
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", UserWarning)
+        result = _run_design(spec, progress, kb)
+    notes = list(dict.fromkeys(str(w.message) for w in caught
+                               if issubclass(w.category, UserWarning)))
+    if notes:
+        warns = result.report.sections[-1]
+        for msg in notes:
+            warns.blocks.insert(0, Warning_(f"From the simulator: {msg}", severity="info"))
+        warns.data["warnings"] = [{"severity": w.severity, "message": w.message}
+                                  for w in warns.blocks if isinstance(w, Warning_)]
+    return result
+
+
+def _run_design(spec: DesignSpec, progress: Callable[[str], None] | None, kb: Any
+                ) -> DesignResult:
     say = progress or (lambda _msg: None)
+    if kb is None:
+        from exomir.kb import open_kb
+
+        kb = open_kb()
     say("evidence: querying the knowledge base and pooling arm-level data")
-    studies = open_kb().studies(indication=spec.indication)
-    ev = evidence_section(spec, studies)
+    studies = kb.studies(indication=spec.indication)
+    ev = evidence_section(spec, studies, kb)
     say("cargo: ranking miRNAs and combinations")
-    cargo, plan = cargo_section(spec)
-    runs = run_candidates(spec, plan, say)
-    base = untreated(spec, plan, say)
-    designs = designs_section(spec, plan, runs, base, say)
+    cargo, plan = cargo_section(spec, kb)
+    arms = run_arms(spec, plan, say)
+    runs = runs_from_arms(spec, arms)
+    day = spec.headline_day
+    from exomir.design.arms import outcome_key
+
+    _, unit, _ = outcome_key(arms.untreated.result)
+    mid = minimal_important_difference(spec, outcome_at(arms.untreated.result, day), unit)
+    settings = spec.global_settings
+    ga = uncertainty(spec, arms, settings, say) if settings is not None else None
+    ranking = rank({a.name: outcome_at(a.result, day) for a in arms.candidates}, mid.value,
+                   uncertainty=ga.pair_bands if ga is not None else None)
+    if ga is not None:
+        ga = global_sensitivity(spec, arms, ga, ranking.recommended, say)
+    extra: dict[str, Any] = {}
+    designs = designs_section(spec, plan, arms, mid, ranking, say, extra)
+    say("separation: what would tell tied candidates apart")
+    sep = separation(spec, plan, arms, designs.data, ranking, mid)
     say("product: doses, human-equivalent dose, production plan")
     product, pw = product_section(spec, runs)
-    say("assumptions: parameter table and sensitivity")
-    prov = provenance_section(spec, plan, runs, say)
-    warns = Section("Warnings", blocks=list(_science_warnings(spec, runs, designs, pw)))
+    say("assumptions: parameter tables")
+    prov = provenance_section(spec, plan, runs)
+    glob = global_section(spec, ga, unit) if ga is not None else None
+    warns = Section("Warnings", blocks=list(_science_warnings(spec, runs, designs, pw, plan)))
     warns.data["warnings"] = [{"severity": w.severity, "message": w.message}
                               for w in warns.blocks if isinstance(w, Warning_)]
-    head = designs.data["candidates"]
-    best = max(head, key=lambda n: head[n]["gain_vs_untreated"]["median"])
-    summary = Section("Summary", blocks=[TextBlock(
-        f"Indication {spec.indication.value}, {spec.species.value}: {len(studies)} curated "
-        f"studies; best single cargo miRNA {plan.best[0]}; of {len(runs)} candidate designs, "
-        f"'{best}' gives the largest modelled gain in the outcome at day "
-        f"{spec.headline_day:g} ({head[best]['gain_vs_untreated']['median']:+.3g} "
-        f"{head[best]['outcome']['unit']} vs untreated, median). Read the warnings: they say "
-        "which links of this answer rest on assumptions.")],
-        data={"best_candidate": best, "best_cargo": plan.best[0]})
+    syn = ev.data.get("synthesis") or {}
+    evidence = {"studies": len(studies), "headline": syn.get("headline"),
+                "kept_out": syn.get("kept_out", []), "pooled": ev.data.get("pooled"),
+                "database": (ev.data.get("database") or {}).get("database")}
+    decision = decision_section(spec, arms, designs.data, ranking, mid, sep,
+                                best_cargo=plan.best[0], evidence=evidence, analysis=ga,
+                                dose_sep=dose_separation(ranking.recommended,
+                                                         extra.get("dose_outcomes"), mid))
     report = Report(
         title=f"exomir design report: {spec.name}",
         subtitle=f"{spec.indication.value.replace('_', ' ')} · {spec.species.value} · "
-                 f"{spec.subjects} virtual subjects per design · {spec.days:g} days",
-        sections=[summary, ev, cargo, designs, product, prov, warns],
+                 f"{spec.subjects} virtual subjects per arm · {spec.days:g} days",
+        sections=[decision, designs, *([glob] if glob is not None else []), cargo, ev, product,
+                  prov, warns],
         meta={"version": __version__,
               "generated": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
               "spec": spec.model_dump(mode="json")})
-    return DesignResult(spec=spec, report=report, runs=runs)
+    return DesignResult(spec=spec, report=report, runs=runs, arms=arms, plan=plan)
 
 
 def to_json(result: DesignResult) -> dict[str, Any]:

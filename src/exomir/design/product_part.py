@@ -1,4 +1,4 @@
-"""Report section 4: particles needed, human-equivalent dose, production plan, MISEV items."""
+"""Report section: particles needed, human-equivalent dose, production plan, MISEV items."""
 
 from __future__ import annotations
 
@@ -27,12 +27,13 @@ def product_section(spec: DesignSpec, runs: list[CandidateRun]
     data: dict[str, Any] = {"body_weight_kg": bw, "candidates": {}}
     for r in runs:
         c = r.design
+        dose = r.dose_particles  # the body spec's conversion (a dose in ug of protein too)
         n_doses = len(c.times_days)
-        per_kg = c.dose_particles / bw
-        item: dict[str, Any] = {"particles_per_dose": c.dose_particles, "doses": n_doses,
-                                "particles_per_subject": c.dose_particles * n_doses,
+        per_kg = dose / bw
+        item: dict[str, Any] = {"particles_per_dose": dose, "doses": n_doses,
+                                "particles_per_subject": dose * n_doses,
                                 "particles_per_kg_per_dose": per_kg}
-        rows.append([c.name, c.dose_particles, n_doses, c.dose_particles * n_doses, per_kg])
+        rows.append([c.name, dose, n_doses, dose * n_doses, per_kg])
         if spec.species.value != "human":
             h = hed(per_kg, "particles/kg", spec.species.value, human_weight_kg=HUMAN_WEIGHT_KG)
             item["hed"] = h.to_dict()
@@ -40,8 +41,8 @@ def product_section(spec: DesignSpec, runs: list[CandidateRun]
                              " | ".join(h.assumptions)])
             human_dose = h.value * HUMAN_WEIGHT_KG
         else:
-            human_dose = c.dose_particles
-        pre = plan(spec.cohort_subjects, n_doses, c.dose_particles, c.isolation_method)
+            human_dose = dose
+        pre = plan(spec.cohort_subjects, n_doses, dose, c.isolation_method)
         hum = plan(spec.cohort_subjects, n_doses, human_dose, c.isolation_method)
         sens = sensitivity(spec.cohort_subjects, n_doses, human_dose, c.isolation_method)
         item["plan_preclinical"] = pre.to_dict()
@@ -58,7 +59,7 @@ def product_section(spec: DesignSpec, runs: list[CandidateRun]
                 f"{hum.cells:.3g} producer cells ({hum.t175_flasks:,} T175 flasks or "
                 f"{hum.bioreactor_l:.3g} L of bioreactor) at the central secretion rate: beyond "
                 "flask culture, plan a bioreactor process; the secretion rate per cell "
-                "dominates this estimate (section 5)."))
+                "dominates this estimate (see 'Assumptions and provenance')."))
         data["candidates"][c.name] = item
     sec.blocks.append(TableBlock(
         "Required particles", ["candidate", "particles/dose", "doses", "particles/subject",
@@ -75,7 +76,7 @@ def product_section(spec: DesignSpec, runs: list[CandidateRun]
          "T175 flasks", "medium (L)", "or bioreactor (L)", "batches", "days"], plan_rows,
         provenance="exomir.quality.manufacture.plan",
         note="Secretion rate, yields and culture parameters are listed with sources or as "
-             "assumptions in section 5; 'exomir manufacture plan' shows low/high scenarios."))
+             "assumptions in 'Assumptions and provenance'; 'exomir manufacture plan' shows low/high scenarios."))
     checklist = load_checklist()
     must = [[i.key, i.category, i.item, i.why] for i in checklist.items if i.level == "mandatory"]
     sec.blocks.append(TableBlock(

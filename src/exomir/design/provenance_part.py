@@ -1,22 +1,20 @@
-"""Report section 5: every parameter used (value, unit, source or assumption) and how much the
-headline result depends on the assumed ones (one-at-a-time sensitivity)."""
+"""Report section "Assumptions and provenance": every parameter used (value, unit, source or
+assumption with its range). Which of them drive the answer is the global sensitivity section
+(:mod:`exomir.design.uncertainty_part`)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-
 from exomir.core import Parameter
-from exomir.design import figures
 from exomir.design.cargo_part import (
     VALIDATED_MAX_REPRESSION,
     VALIDATED_MAX_REPRESSION_RANGE,
     CargoPlan,
 )
-from exomir.design.simulate_part import CandidateRun, outcome_at, outcome_key
+from exomir.design.simulate_part import CandidateRun
 from exomir.design.spec import DesignSpec
-from exomir.report import Figure, Section, TableBlock, TextBlock
+from exomir.report import Section, TableBlock, TextBlock
 
 
 def _param_rows(origin: str, params: Any) -> list[list[Any]]:
@@ -28,39 +26,8 @@ def _param_rows(origin: str, params: Any) -> list[list[Any]]:
     return rows
 
 
-def sensitivity(spec: DesignSpec, run: CandidateRun, progress: Any) -> list[dict[str, Any]]:
-    """Headline (median outcome at the headline day, one typical subject) with each assumed
-    body parameter at its low and high end, the others nominal."""
-    from exomir.body.simulate import simulate
-
-    day = spec.headline_day
-    base = float(outcome_at(simulate(run.body_spec, 1, variability=False, release=run.release),
-                            day)[0])
-    out = []
-    for p in run.result.model.table.assumptions():
-        if p.low is None or p.high is None or p.low == p.high:
-            continue
-        progress(f"sensitivity: {p.name}")
-        vals = []
-        for v in (p.low, p.high):
-            try:
-                res = simulate(run.body_spec, 1, variability=False, release=run.release,
-                               overrides={p.name: v})
-            except Exception as exc:
-                vals.append(float("nan"))
-                out.append({"parameter": p.name, "error": str(exc)})
-                continue
-            vals.append(float(outcome_at(res, day)[0]))
-        out.append({"parameter": p.name, "low": p.low, "high": p.high, "unit": p.unit,
-                    "headline_low": vals[0], "headline_high": vals[1], "base": base,
-                    "swing": abs(vals[1] - vals[0]) if not np.isnan(vals).any() else None})
-    out = [o for o in out if "error" not in o]
-    out.sort(key=lambda o: -(o["swing"] or 0.0))
-    return out
-
-
-def provenance_section(spec: DesignSpec, plan: CargoPlan, runs: list[CandidateRun],
-                       progress: Any) -> Section:
+def provenance_section(spec: DesignSpec, plan: CargoPlan, runs: list[CandidateRun]
+                       ) -> Section:
     from exomir.quality.manufacture import MANUFACTURING
 
     sec = Section("Assumptions and provenance")
@@ -87,27 +54,4 @@ def provenance_section(spec: DesignSpec, plan: CargoPlan, runs: list[CandidateRu
                                             "exomir.release"))
     sec.data["parameters"] = [dict(zip(cols, r, strict=True)) for r in rows]
     sec.data["n_assumptions"] = sum(1 for r in rows if r[-1])
-    if not spec.sensitivity:
-        return sec
-    run = runs[0]
-    sens = sensitivity(spec, run, progress)
-    sec.data["sensitivity"] = {"candidate": run.design.name, "day": spec.headline_day,
-                               "rows": sens}
-    _, unit, label = outcome_key(run.result)
-    top = sens[:12]
-    if top:
-        sec.blocks.append(TableBlock(
-            f"Which assumptions move the headline ({label} at day {spec.headline_day:g}, "
-            f"'{run.design.name}', typical subject)",
-            ["parameter", "low", "high", "unit", f"headline at low ({unit})",
-             f"headline at high ({unit})", "swing"],
-            [[o["parameter"], o["low"], o["high"], o["unit"], o["headline_low"],
-              o["headline_high"], o["swing"]] for o in top],
-            provenance="exomir.design.provenance_part.sensitivity (one at a time)"))
-        sec.blocks.append(Figure(
-            "One-at-a-time sensitivity of the headline", "sensitivity.svg",
-            figures.tornado([o["parameter"] for o in top], [o["headline_low"] for o in top],
-                            [o["headline_high"] for o in top], top[0]["base"],
-                            xlabel=label, title="blue: low end, red: high end"),
-            provenance="exomir.design.provenance_part.sensitivity"))
     return sec

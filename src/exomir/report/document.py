@@ -13,8 +13,11 @@ from typing import Any
 
 @dataclass
 class TextBlock:
+    """A paragraph; ``kind`` ``headline`` (the answer) and ``next`` (next steps) are set off."""
+
     text: str
     kind: str = "text"
+    items: list[str] = field(default_factory=list)  # shown as a numbered list after the text
 
 
 @dataclass
@@ -25,6 +28,7 @@ class TableBlock:
     provenance: str = ""
     note: str = ""
     links: dict[str, str] = field(default_factory=dict)  # column name -> column holding URLs
+    collapsed: bool = False  # long listings: shown folded (<details>), opened by a click
     kind: str = "table"
 
 

@@ -8,7 +8,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, PackageLoader, select_autoescape
+from jinja2 import Environment, PackageLoader
 from markupsafe import Markup
 
 from exomir.report.document import Figure, Report
@@ -34,18 +34,32 @@ def _fmt(value: Any) -> str:
 
 
 def _inline_svg(svg: str) -> Markup:
-    """Strip the XML prolog/doctype so the SVG can sit inside HTML."""
+    """Strip the XML prolog/doctype so the SVG can sit inside HTML.
+
+    Figures are drawn by exomir (matplotlib escapes their text); as a second line of defence
+    any script element, event-handler attribute or foreign object is removed before the SVG
+    is marked safe."""
     svg = re.sub(r"<\?xml[^>]*>", "", svg)
     svg = re.sub(r"<!DOCTYPE[^>]*>", "", svg, flags=re.S)
+    svg = re.sub(r"<script\b.*?</script\s*>", "", svg, flags=re.S | re.I)
+    svg = re.sub(r"<foreignObject\b.*?</foreignObject\s*>", "", svg, flags=re.S | re.I)
+    svg = re.sub(r"\son[a-z]+\s*=\s*(\"[^\"]*\"|'[^']*')", "", svg, flags=re.I)
     return Markup(svg.strip())
 
 
-def render_html(report: Report) -> str:
-    env = Environment(loader=PackageLoader("exomir.report", "templates"),
-                      autoescape=select_autoescape(["html"]))
+def environment() -> Environment:
+    """The template environment: autoescaping on for every template, whatever its file name
+    (``select_autoescape(["html"])`` never applied to ``report.html.j2``), so names and notes
+    from a spec or the knowledge base cannot inject markup; only figure SVG made by exomir is
+    marked safe (:func:`_inline_svg`)."""
+    env = Environment(loader=PackageLoader("exomir.report", "templates"), autoescape=True)
     env.filters["fmt"] = _fmt
     env.filters["inline_svg"] = _inline_svg
-    return env.get_template("report.html.j2").render(report=report, Figure=Figure)
+    return env
+
+
+def render_html(report: Report) -> str:
+    return environment().get_template("report.html.j2").render(report=report, Figure=Figure)
 
 
 def _clean(obj: Any) -> Any:
