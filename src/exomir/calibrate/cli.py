@@ -19,6 +19,26 @@ if TYPE_CHECKING:
 console = Console()
 err = Console(stderr=True)
 REPRODUCE_RTOL = 0.005  # a default is reproduced when the refit is within 0.5 % (4 digits)
+MAX_STARTS = 10_000  # a multistart beyond this is a typo (each start is a local fit)
+
+
+def _check_options(starts: int, seed: int, rtol: float, sampler: str, optimizer: str,
+                   engine: str, out: Path | None, to_petab: Path | None) -> None:
+    """Every option checked before a problem is read or anything is written."""
+    from exomir.core.files import check_option, check_output_dir
+
+    check_option(starts, field="--starts", lo=1, hi=MAX_STARTS, integer=True)
+    check_option(seed, field="--seed", lo=0, hi=2**32 - 1, integer=True)
+    check_option(rtol, field="--rtol", lo=1e-14, hi=1e-3)
+    for name, value, allowed in (("--sampler", sampler, ("lhs", "sobol")),
+                                 ("--optimizer", optimizer, ("ls_trf", "L-BFGS-B")),
+                                 ("--engine", engine, ("auto", "compiled", "numpy"))):
+        if value not in allowed:
+            raise InputError("unknown value", field=name, value=value,
+                             accepted=", ".join(allowed))
+    for name, folder in (("--out", out), ("--to-petab", to_petab)):
+        if folder is not None:
+            check_output_dir(folder, field=name)
 
 
 def _fmt(v: Any) -> str:
@@ -128,6 +148,7 @@ def calibrate_cmd(
 
     if fmt not in ("table", "json"):
         raise InputError("unknown format", field="--format", value=fmt, accepted="table, json")
+    _check_options(starts, seed, rtol, sampler, optimizer, engine, out, to_petab)
     if (problem is None) == (builtin is None):
         choices = " | ".join(["all", *builtin_names()])
         raise InputError("give a problem file or --builtin NAME (not both)", field="PROBLEM",
@@ -207,6 +228,10 @@ def validate_cmd(
     if fmt not in ("table", "json", "markdown"):
         raise InputError("unknown format", field="--format", value=fmt,
                          accepted="table, json, markdown")
+    if out is not None:
+        from exomir.core.files import check_output
+
+        check_output(out, field="--out", suffixes=(".md",))
     cases = run_cases()
     if out is not None:
         out.parent.mkdir(parents=True, exist_ok=True)

@@ -205,6 +205,61 @@ def _captured_log() -> Iterator[io.StringIO]:
         lg.removeHandler(h)
 
 
+def check_files(path: str | Path) -> None:
+    """Read a PEtab YAML and every file it names through :mod:`exomir.core.files` before petab
+    (pandas, libsbml) sees them: size and line limits, binary/NUL, encodings, strict TSV
+    quoting, a directory or a missing file -- each an InputError naming the file and line."""
+    from exomir.core.files import (
+        numeric_column,
+        read_input_bytes,
+        read_mapping,
+        read_table,
+        table_frame,
+    )
+
+    p = Path(path)
+    doc = read_mapping(p, accepted="a PEtab v1 problem YAML")
+    problems = doc.get("problems")
+    if not isinstance(problems, list) or not problems or \
+            not all(isinstance(q, dict) for q in problems):
+        raise InputError("a PEtab YAML needs a list 'problems' of file mappings", source=p,
+                         field="problems", accepted="problems: [{sbml_files: [...], "
+                                                    "measurement_files: [...], ...}]")
+    named: list[tuple[str, Any]] = [("parameter_file", doc.get("parameter_file"))]
+    for q in problems:
+        for key in ("measurement_files", "condition_files", "observable_files", "sbml_files",
+                    "visualization_files"):
+            named += [(key, v) for v in (q.get(key) or [])] if isinstance(
+                q.get(key) or [], list) else [(key, q.get(key))]
+    for key, name in named:
+        if name is None and key != "parameter_file":
+            continue
+        if not isinstance(name, str) or not name.strip():
+            raise InputError("expected a file name", source=p, field=key, value=name,
+                             accepted="a path relative to the YAML")
+        f = Path(name) if Path(name).is_absolute() else p.parent / name
+        if key == "sbml_files":
+            read_input_bytes(f, field=key)
+            continue
+        table = read_table(f, delimiter="\t", comment=None, field=key,
+                           accepted=f"a PEtab v1 {key.removesuffix('s').replace('_', ' ')} "
+                                    "(TSV)")
+        numeric = _NUMERIC.get(key, {})
+        if numeric:
+            frame = table_frame(table)
+            for col, (lo, integer) in numeric.items():
+                if col in frame.columns:
+                    numeric_column(frame, col, source=f, lo=lo, integer=integer)
+
+
+# PEtab columns exomir reads as numbers: column -> (lower limit, whole number)
+_NUMERIC: dict[str, dict[str, tuple[float | None, bool]]] = {
+    "measurement_files": {"time": (0.0, False), "measurement": (None, False)},
+    "parameter_file": {"lowerBound": (None, False), "upperBound": (None, False),
+                       "nominalValue": (None, False), "estimate": (0.0, True)},
+}
+
+
 def lint(path: str | Path) -> list[str]:
     """petab's own validation of a PEtab YAML: the error messages (empty = valid)."""
     petab = _petab()
@@ -213,7 +268,10 @@ def lint(path: str | Path) -> list[str]:
             prob = petab.Problem.from_yaml(str(path))
         except Exception as exc:  # petab raises several types for unreadable files
             return [f"{exc.__class__.__name__}: {exc}"]
-        failed = petab.lint_problem(prob)
+        try:
+            failed = petab.lint_problem(prob)
+        except Exception as exc:  # lint itself raises on some malformed entries
+            return [f"{exc.__class__.__name__}: {exc}"]
     msgs = [ln for ln in buf.getvalue().splitlines() if ln.strip()]
     if failed and not msgs:
         msgs = ["petab lint reported errors"]
@@ -230,11 +288,26 @@ def read_petab(path: str | Path) -> CalibrationProblem:
     """A PEtab v1 problem (with the exomir extension) as a :class:`CalibrationProblem`."""
     petab = _petab()
     p = Path(path)
+    check_files(p)
     errors = lint(p)
     if errors:
         raise InputError(f"petab rejects the problem: {errors[0]}", source=p,
                          accepted="a PEtab v1 problem that petablint accepts")
     prob = petab.Problem.from_yaml(str(p))
+    try:
+        return _from_petab(prob, p)
+    except InputError:
+        raise
+    except (KeyError, IndexError, TypeError, ValueError, AttributeError) as exc:
+        # petab lint accepts some content exomir's extension cannot use (a missing key, text
+        # where a number goes): name the problem file and what failed rather than crash
+        raise InputError(f"PEtab problem exomir cannot read ({exc.__class__.__name__}: "
+                         f"{str(exc)[:200]})", source=p,
+                         accepted="the files written by exomir calibrate --to-petab, with "
+                                  "numbers where numbers go") from None
+
+
+def _from_petab(prob: Any, p: Path) -> CalibrationProblem:
     ext = (prob.extensions_config or {}).get(EXTENSION)
     if not isinstance(ext, dict) or "conditions" not in ext:
         raise InputError("PEtab problem without an 'extensions: exomir' section naming each "

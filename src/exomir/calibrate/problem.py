@@ -28,7 +28,7 @@ from exomir.body.spec import BodySpec, parse_spec
 from exomir.calibrate.formula import parse_formula
 from exomir.core import InputError
 from exomir.core.calibrated import from_scale, to_scale
-from exomir.core.files import read_mapping
+from exomir.core.files import MAX_MAGNITUDE, read_mapping
 
 SCALES = ("lin", "log", "log10")
 NOISE = {"normal": ("lin", "normal"), "lognormal": ("log", "normal"),
@@ -319,6 +319,9 @@ def _num(row: Mapping[str, Any], col: str, src: str, line: int) -> float | None:
         raise InputError("not a number", source=src, line=line, field=col, value=v) from None
     if not np.isfinite(x):
         raise InputError("not a finite number", source=src, line=line, field=col, value=v)
+    if abs(x) > MAX_MAGNITUDE:
+        raise InputError("implausibly large number", source=src, line=line, field=col, value=v,
+                         accepted=f"numbers within +-{MAX_MAGNITUDE:g}")
     return x
 
 
@@ -433,25 +436,27 @@ def measurement_rows(frame: pd.DataFrame, src: str, observables: Mapping[str, di
     return out
 
 
+PLAIN_ACCEPTED = ("a CSV with columns arm, time, observable, unit and mean (sd|se, n) or "
+                  "low+high or median+q1+q3")
+
+
 def read_plain_csv(path: Path) -> pd.DataFrame:
-    try:
-        return pd.read_csv(path, comment="#", skipinitialspace=True, dtype=str,
-                           keep_default_na=False)
-    except FileNotFoundError:
-        raise InputError("file not found", source=path) from None
-    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
-        raise InputError(f"not a readable CSV ({exc})", source=path) from None
+    """A plain-layout data CSV as a frame of strings indexed by file line (1-based), read
+    through :mod:`exomir.core.files` (size and line limits, encodings, binary/NUL refused,
+    strict quoting; every error names file and line)."""
+    from exomir.core.files import read_table, table_frame
+
+    table = read_table(path, delimiter=",", comment="#", field="data",
+                       required=("arm", "time", "observable", "unit"),
+                       accepted=PLAIN_ACCEPTED)
+    frame = table_frame(table)
+    frame.columns = [str(c).strip() for c in frame.columns]
+    return frame
 
 
-def data_lines(path: Path) -> list[int]:
-    """1-based file line of each data row (pandas skips blank and '#' comment lines)."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
-        return []
-    lines = [n for n, ln in enumerate(text.splitlines(), start=1)
-             if ln.strip() and not ln.lstrip().startswith("#")]
-    return lines[1:]
+def data_lines(frame: pd.DataFrame) -> list[int]:
+    """1-based file line of each data row of :func:`read_plain_csv`'s frame."""
+    return [int(i) for i in frame.index]
 
 
 # ----------------------------------------------------------------------------- short form
@@ -617,12 +622,14 @@ def _from_mapping(data: Mapping[str, Any], src: str, base_dir: Path | None
         if not path.is_absolute():
             path = base_dir / path
         frame = read_plain_csv(path)
+        from exomir.core.files import read_input_bytes
+
         data_files.append({"file": str(path),
-                           "sha256": hashlib.sha256(path.read_bytes()).hexdigest()})
+                           "sha256": hashlib.sha256(read_input_bytes(path)).hexdigest()})
         rows += measurement_rows(frame, str(path), ospecs, conditions,
                                  time_unit=str(data.get("time_unit", "day")),
                                  range_level=float(data.get("range_level", 0.95)),
-                                 lines=data_lines(path))
+                                 lines=data_lines(frame))
         if ent.get("source"):
             sources.append(str(ent["source"]))
     for r in rows:
