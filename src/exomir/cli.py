@@ -256,6 +256,13 @@ COMMANDS: list[tuple[str, str, str]] = [
     ("simulate", "exomir.body.cli",
      "Simulate a therapy over a virtual population: where the benefit comes from (miRNA, "
      "vesicle, vehicle), exposure, copies per cell, knockdown, outcome (median, 5-95 % band)."),
+    ("calibrate", "exomir.calibrate.cli",
+     "Fit body-model parameters to data: multistart, Fisher SEs, profile likelihoods, "
+     "identifiability; writes the calibrated-parameter file, a fit report and the PEtab "
+     "files."),
+    ("validate", "exomir.calibrate.cli",
+     "Run every validation case: calibration target or held out, exomir's value, the "
+     "published value, the acceptance band, pass/fail."),
     ("serve", "exomir.web.cli",
      "Open the workbench in a browser: evidence, meta-analysis, cargo, release, designs and "
      "simulations with live progress, quality and dose, and the JSON API (/api/docs). Writes "
@@ -293,6 +300,7 @@ CAPABILITY_CLIS = [
     "exomir.cargo.cli",
     "exomir.release.cli",
     "exomir.body.cli",
+    "exomir.calibrate.cli",
     "exomir.sensitivity.cli",
     "exomir.quality.cli",
     "exomir.web.cli",

@@ -52,7 +52,7 @@ def test_table_output_opens_with_the_attribution(example: str) -> None:
 
 
 def test_params_table_renders_sources() -> None:
-    res = runner.invoke(app, ["simulate", "--params"], env={"COLUMNS": "300"})
+    res = runner.invoke(app, ["simulate", "--param-table"], env={"COLUMNS": "300"})
     assert res.exit_code == 0
     assert "10.1101/gr.251421.119" in res.output and "assumption" in res.output
     assert "pathway weights" in res.output and "calibrated" in res.output

@@ -3,7 +3,11 @@
 Each :class:`Cmd` builds the argument list for one input file; ``base`` is a valid file (an
 example of the repository or a small inline one written to the test folder) that mutations
 start from. ``writes_kb`` commands must leave the knowledge base unchanged when they fail.
-Other engineers' commands (calibrate, sensitivity, serve, ...) are added here when they land.
+Other engineers' commands (sensitivity, serve, ...) are added here when they land.
+
+``calibrate`` runs with ``--to-petab`` (every reader and check of a problem, the SBML export and
+petab's lint, but no fit): the short YAML, its data CSV, a PEtab problem's YAML and measurement
+table; a calibrated-parameter file is fuzzed through ``simulate --params``.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from pathlib import Path
 from tests.fuzz.harness import DESIGN_EXAMPLES, EXAMPLES
 
 EQ = EXAMPLES / "quality"
+CAL = Path(__file__).resolve().parents[1] / "calibrate" / "data"
 ER = EXAMPLES / "release"
 
 MIRNA_FA = """>hsa-miR-21-5p MIMAT0000076 Homo sapiens miR-21-5p
@@ -118,6 +123,68 @@ def _kb_syntheses(tmp: Path) -> Path:
     return p
 
 
+def _calib_csv_args(f: Path, tmp: Path) -> list[str]:
+    """The short problem YAML, its data entry pointing at the fuzzed CSV."""
+    text = (CAL / "wound_user.yaml").read_text(encoding="utf-8")
+    y = tmp / f"calib-{f.stem}.yaml"
+    y.write_text(text.replace("  - wound_user.csv", f"  - {{file: '{f}'}}"), encoding="utf-8")
+    return ["calibrate", str(y), "--to-petab", str(tmp / "petab-out")]
+
+
+def _petab_base(tmp: Path) -> Path:
+    """PEtab files of the user wound problem (exomir's own writer), written once."""
+    d = tmp / "petab-base"
+    if not (d / "problem.yaml").exists():
+        from exomir.calibrate.petab_io import write_petab
+        from exomir.calibrate.problem import load_problem
+
+        write_petab(load_problem(tmp / "wound_user.yaml"), d)
+    return d
+
+
+def _petab_file(name: str) -> Callable[[Path], Path]:
+    def make(tmp: Path) -> Path:
+        p = tmp / f"base-{name}"
+        p.write_bytes((_petab_base(tmp) / name).read_bytes())
+        return p
+
+    return make
+
+
+def _petab_args(name: str) -> Callable[[Path, Path], list[str]]:
+    """Copy the PEtab folder, put the fuzzed file in place of ``name``, convert it."""
+    def args(f: Path, tmp: Path) -> list[str]:
+        import shutil
+
+        d = tmp / "petab-run"
+        shutil.rmtree(d, ignore_errors=True)
+        shutil.copytree(_petab_base(tmp), d)
+        target = d / name
+        target.unlink()
+        if f.is_file() and f.stat().st_size < 10**8:
+            target.write_bytes(f.read_bytes())
+        else:  # a directory, /dev/zero, a missing file: the PEtab YAML names that path
+            target.symlink_to(f)
+        return ["calibrate", str(d / "problem.yaml"), "--to-petab", str(tmp / "petab-out")]
+
+    return args
+
+
+CALIBRATED = """{"format": "exomir-calibrated-parameters/1",
+ "problem": {"id": "wound_user", "indication": "diabetic_wound", "species": "mouse"},
+ "data_sources": ["synthetic test data"],
+ "parameters": [
+  {"name": "k_contraction", "value": 0.3, "scale": "log10", "lower": 0.05, "upper": 5,
+   "se": 0.05, "ci95": [0.22, 0.41], "identifiability": "identifiable"},
+  {"name": "emax_ev", "value": 0.5, "scale": "log10", "lower": 0.01, "upper": 10,
+   "se": 0.1, "ci95": [0.3, 0.8], "identifiability": "identifiable"},
+  {"name": "k_effect", "value": 1.0, "scale": "log10", "lower": 0.05, "upper": 5,
+   "identifiability": "practically non-identifiable"}],
+ "covariance": {"names": ["k_contraction", "emax_ev"],
+                "matrix": [[0.0025, 0.001], [0.001, 0.01]]}}
+"""
+
+
 def _sim_args(f: Path, tmp: Path) -> list[str]:
     return ["simulate", str(f), "--subjects", "2", "--format", "json"]
 
@@ -168,6 +235,17 @@ COMMANDS: tuple[Cmd, ...] = (
                       "--bootstrap", "100"]),
     Cmd("simulate", ".yaml", _copy(EXAMPLES / "diabetic_wound_hydrogel.yaml"), _sim_args,
         tags=frozenset({"slow"})),
+    Cmd("calibrate-yaml", ".yaml", _copy(CAL / "wound_user.yaml"),
+        lambda f, t: ["calibrate", str(f), "--to-petab", str(t / "petab-out")]),
+    Cmd("calibrate-csv", ".csv", _copy(CAL / "wound_user.csv"), _calib_csv_args),
+    Cmd("calibrate-petab-yaml", ".yaml", _petab_file("problem.yaml"),
+        _petab_args("problem.yaml")),
+    Cmd("calibrate-petab-measurements", ".tsv", _petab_file("measurements.tsv"),
+        _petab_args("measurements.tsv")),
+    Cmd("simulate-params", ".json", _inline("calibrated.json", CALIBRATED),
+        lambda f, t: ["simulate", str(EXAMPLES / "diabetic_wound_hydrogel.yaml"), "--params",
+                      str(f), "--subjects", "2", "--format", "json"],
+        tags=frozenset({"slow"})),
     Cmd("design", ".yaml", _copy(DESIGN_EXAMPLES / "neuropathic_pain.yaml",
                                  DESIGN_SMALL_OVERRIDES),
         lambda f, t: ["design", str(f), "--out", str(t / "design-out")],
@@ -199,6 +277,8 @@ def prepare(tmp: Path) -> None:
     (tmp / "batch_A_record_synthetic.yaml").write_bytes(
         (EQ / "batch_A_record_synthetic.yaml").read_bytes())
     (tmp / "batch_A_nanosight.csv").write_bytes((EQ / "batch_A_nanosight.csv").read_bytes())
+    for name in ("wound_user.yaml", "wound_user.csv"):  # the calibrate problems' base files
+        (tmp / name).write_bytes((CAL / name).read_bytes())
 
 
 BY_NAME = {c.name: c for c in COMMANDS}

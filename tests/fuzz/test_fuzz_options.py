@@ -81,6 +81,18 @@ OPTION_CASES: tuple[tuple[str, list[str]], ...] = (
     ("simulate-subjects", ["simulate", str(EXAMPLES / "neuropathic_pain_intrathecal.yaml"),
                            "--subjects", "{}", "--days", "2", "--format", "json"]),
     ("data-fetch-name", ["data", "fetch", "{}", "--dest", "{tmp}"]),
+    # calibrate: every option is checked before the problem is read; --to-petab keeps it a
+    # conversion (no fit), so a value the checks let through costs a second, not a fit
+    ("calibrate-starts", ["calibrate", "{tmpdir}/wound_user.yaml", "--starts", "{}",
+                          "--to-petab", "{tmp}"]),
+    ("calibrate-seed", ["calibrate", "{tmpdir}/wound_user.yaml", "--seed", "{}",
+                        "--to-petab", "{tmp}"]),
+    ("calibrate-rtol", ["calibrate", "{tmpdir}/wound_user.yaml", "--rtol", "{}",
+                        "--to-petab", "{tmp}"]),
+    ("calibrate-estimate", ["calibrate", "{tmpdir}/wound_user.yaml", "--estimate", "{}",
+                            "--to-petab", "{tmp}"]),
+    ("calibrate-builtin", ["calibrate", "--builtin", "{}", "--to-petab", "{tmp}"]),
+    ("validate-format", ["validate", "--format", "{}"]),
 )
 #: The simulator's options (non-finite values are refused by the root's option guard; the
 #: body engineer owns their ranges).

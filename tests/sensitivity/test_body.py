@@ -150,7 +150,10 @@ def test_uncertainty_headline_equals_cohort_simulated_with_the_drawn_values() ->
 
 
 def test_uncertainty_bands_wound_example() -> None:
-    unc = uncertainty_bands(model(WOUND), n_draws=40, n_subjects=10, seed=0)
+    # 80 draws: with the calibration's non-identified parameters carried as ranges (81
+    # uncertain parameters) the Bonferroni threshold at 40 draws is |rho| > 0.56, which the
+    # headline's leading drivers (k_granulation, k_reepi, |rho| ~0.4-0.45) do not reach
+    unc = uncertainty_bands(model(WOUND), n_draws=80, n_subjects=10, seed=0)
     b = unc.band()
     assert b["output"] == "wound_closure_pct_day14"
     for key in ("var", "unc", "comb"):
@@ -159,7 +162,7 @@ def test_uncertainty_bands_wound_example() -> None:
     assert b["unc_p95"] - b["unc_p05"] > 2 * (b["var_p95"] - b["var_p05"])
     assert "5th / 95th percentile" in unc.statement()
     assert unc.drivers["wound_closure_pct_day14"]
-    assert unc.simulations == 2 * 41 * 10
+    assert unc.simulations == 2 * 81 * 10
 
 
 def test_uncertainty_collapses_without_uncertain_parameters() -> None:

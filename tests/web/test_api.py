@@ -216,6 +216,28 @@ def test_validation_names_every_field(client: Any) -> None:
     assert "candidates" in schema["properties"]
 
 
+def test_specs_may_not_name_server_files(client: Any, tmp_path: Path) -> None:
+    """A spec posted to the server may not make it read its own files (a calibrated-parameter
+    file or a fitted release profile): 400 naming the field, before anything is parsed."""
+    ex = client.get("/api/v1/examples/design").json()["diabetic_wound"]
+    ex.update(subjects=5, dose_response_subjects=5)
+    secret = tmp_path / "calibrated.json"
+    secret.write_text("{}")
+    bad = json.loads(json.dumps(ex))
+    bad["calibration"] = str(secret)
+    bad["candidates"][1].setdefault("body", {})["release_profile"] = "/etc/passwd"
+    errs = client.post("/api/v1/validate/design", json=bad).json()["errors"]
+    assert {e["field"] for e in errs} == {"calibration", "candidates.1.body.release_profile"}
+    r = client.post("/api/v1/jobs", json={"kind": "design", "spec": bad})
+    assert r.status_code == 400 and r.json()["error"]["field"] in {e["field"] for e in errs}
+    sim = client.get("/api/v1/examples/simulate").json()["diabetic_wound_hydrogel"]
+    sim.setdefault("body", {})["calibration"] = str(secret)
+    errs = client.post("/api/v1/validate/simulate", json=sim).json()["errors"]
+    assert [e["field"] for e in errs] == ["body.calibration"]
+    sim["body"]["calibration"] = None  # an explicit null names no file
+    assert client.post("/api/v1/validate/simulate", json=sim).json()["valid"]
+
+
 def test_release_fit_equals_python_api(client: Any) -> None:
     from exomir.release.fit import fit_models
     from exomir.release.io import read_release_csv

@@ -68,8 +68,13 @@ def simulate_cmd(
     export_sbml: Annotated[Path | None, typer.Option("--export-sbml",
                                                      help="SBML L3 of one subject.")] = None,
     fmt: Annotated[str, typer.Option("--format", help="table or json.")] = "table",
-    params: Annotated[bool, typer.Option("--params", help="Print the parameter table "
-                                         "with sources (for the spec, or mouse/wound).")] = False,
+    param_table: Annotated[bool, typer.Option("--param-table", help="Print the parameter "
+                                              "table with sources (for the spec, or "
+                                              "mouse/wound).")] = False,
+    params: Annotated[Path | None, typer.Option("--params", help="Calibrated-parameter file "
+                                                "(exomir calibrate): its values, and for "
+                                                "several subjects correlated draws from its "
+                                                "covariance.")] = None,
     rtol: Annotated[float, typer.Option(help="Relative tolerance of the solver "
                                         "(1e-12..1e-2).")] = 1e-5,
     engine: Annotated[str, typer.Option(help="auto, compiled (numba; compiled once per model "
@@ -105,7 +110,7 @@ def simulate_cmd(
     if fmt not in ("table", "json"):
         raise InputError("unknown format", field="--format", value=fmt, accepted="table, json")
     if spec is None:
-        if params:
+        if param_table:
             console.print(_params_table("diabetic_wound", "mouse"))
             console.print(_params_table("neuropathic_pain", "rat"))
             return
@@ -114,7 +119,7 @@ def simulate_cmd(
         warnings.simplefilter("always", UserWarning)
         s = load_spec(spec)
     spec_warnings = [str(w.message) for w in caught]
-    if params:
+    if param_table:
         console.print(_params_table(s.therapy.indication.value, s.species))
         return
     if out is not None and out.suffix.lower() not in (".parquet", ".csv"):
@@ -140,14 +145,27 @@ def simulate_cmd(
                   TimeElapsedColumn(), console=Console(stderr=True),
                   disable=fmt == "json", transient=True) as prog:
         task = prog.add_task("sim", total=horizon)
+        from exomir.core.calibrated import load_calibrated
+
+        cal_file = params if params is not None else s.body.calibration
+        calibration = None if cal_file is None else load_calibrated(cal_file)
         result = simulate(model, subjects, days=horizon, seed=seed, rtol=rtol,
                           engine=engine, threads=threads,  # type: ignore[arg-type]
+                          calibration=calibration,
                           progress=lambda t: prog.update(task, completed=t))
         att = None
         if attribution:
             prog.update(task, description="attribution")
+            cal_over = None
+            if calibration is not None:  # the same calibrated subjects in every arm
+                from exomir.body.simulate import draw_parameters
+
+                names = {c.name for c in calibration.parameters}
+                cal_over = {k: v for k, v in draw_parameters(
+                    model, subjects, seed, True, calibration).items() if k in names}
             att = attribute(model, subjects, seed, day=attribution_day, rtol=rtol,
-                            engine=engine, threads=threads)  # type: ignore[arg-type]
+                            overrides=cal_over, threads=threads,
+                            engine=engine)  # type: ignore[arg-type]
     summ = result.summary()
     conv = dose_conversion(s)
     if out is not None:
@@ -179,6 +197,7 @@ def simulate_cmd(
     if fmt == "json":
         typer.echo(json.dumps({
             "spec": str(spec), "subjects": subjects, "days": horizon, "seed": seed,
+            "calibration": None if params is None else str(params),
             "attribution": att.to_dict() if att is not None else None,
             "dose": conv, "notes": notes, "note": UNCERTAINTY_NOTE,
             "summary": summ.to_dict("records"), "plots": plots,

@@ -21,6 +21,7 @@ import warnings
 import zlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Literal
 
 import numpy as np
@@ -30,6 +31,7 @@ from exomir.body.model import TISSUES, VESICLE_STATES, BodyModel, Evaluator, bui
 from exomir.body.solver import SolverStats, StepSizeUnderflow, rosenbrock_batch
 from exomir.body.spec import MAX_DAYS, BodySpec, parse_spec
 from exomir.core import InputError, ReleaseProfile
+from exomir.core.calibrated import CalibratedParameters, load_calibrated
 
 UNCERTAINTY_NOTE = ("pathway activity and outcome (wound closure, paw withdrawal threshold and "
                     "latency) are the least certain, assumption-based links of the model: "
@@ -66,19 +68,61 @@ def parameter_stream(seed: int | None, name: str) -> np.random.Generator:
     return np.random.default_rng([int(seed), key])
 
 
+def calibrated_typical(model: BodyModel, calibration: CalibratedParameters, n: int,
+                       rng: np.random.Generator, draw: bool) -> dict[str, np.ndarray]:
+    """Typical values (n,) of the parameters a calibration covers, for this model.
+
+    Only parameters of the model's table are used; indication-specific ones (the profile's
+    outcome parameters) only when the calibration's indication is the model's. A calibration
+    made in another species is carried over by the same relative change of the table value
+    (the allometric scaling of docs/body.md is kept). ``draw``: joint draws from the
+    calibrated covariance (uncertainty layer), else the calibrated values."""
+    from exomir.body.params import base_table, parameter_table
+
+    shared = {p.name for p in base_table()}
+    ind = model.spec.therapy.indication.value
+    cal_ind = calibration.problem.indication or ind
+    names = [p.name for p in model.table
+             if p.name in {c.name for c in calibration.parameters}
+             and (p.name in shared or cal_ind == ind)]
+    if not names:
+        return {}
+    vals = calibration.draw(n, rng, names=names) if draw else \
+        {k: np.full(n, v) for k, v in calibration.model_values(names).items()}
+    sp = model.spec.therapy.subject.species
+    species = sp.value if sp else "mouse"
+    cal_sp = calibration.problem.species or species
+    if cal_sp != species:
+        here = parameter_table(ind, species)
+        there = parameter_table(cal_ind if cal_ind == ind else ind, cal_sp)
+        for k in vals:
+            vals[k] = vals[k] * (here[k].value / there[k].value)
+    return vals
+
+
 def draw_parameters(model: BodyModel, n: int, seed: int | None = 0,
-                    variability: bool = True) -> dict[str, np.ndarray]:
-    """Per-subject table values (n,) with lognormal between-subject variability; subject k's
-    draw of a parameter is the same in every model of the same table and seed."""
+                    variability: bool = True,
+                    calibration: CalibratedParameters | None = None) -> dict[str, np.ndarray]:
+    """Per-subject table values (n,): typical values (the table's, or a calibration's values
+    and, for a population, correlated draws from its covariance on their own stream keyed by
+    (seed, "calibration")), times lognormal between-subject variability exp(sigma z) for
+    parameters with a ``cv`` (a separate layer); subject k's BSV draw of a parameter is the
+    same in every model of the same table and seed."""
     seed = _check_seed(seed)
+    typical: dict[str, np.ndarray] = {}
+    if calibration is not None:
+        typical = calibrated_typical(model, calibration, n,
+                                     parameter_stream(seed, "calibration"),
+                                     variability and n > 1)
     vals: dict[str, np.ndarray] = {}
     for p in model.table:
+        base = typical.get(p.name, np.full(n, p.value))
         if variability and p.cv and n > 1:
             sigma = np.sqrt(np.log1p(p.cv**2))
             z = parameter_stream(seed, p.name).standard_normal(n)
-            vals[p.name] = p.value * np.exp(sigma * z)
+            vals[p.name] = base * np.exp(sigma * z)
         else:
-            vals[p.name] = np.full(n, p.value)
+            vals[p.name] = np.array(base, dtype=float)
     return vals
 
 
@@ -286,6 +330,7 @@ def simulate(
     progress: Callable[[float], None] | None = None,
     engine: Literal["auto", "compiled", "numpy"] = "auto",
     threads: int | None = None,
+    calibration: CalibratedParameters | str | Path | None = None,
 ) -> Result:
     """Simulate ``n_subjects`` virtual subjects of a therapy in one batched solve.
 
@@ -295,7 +340,11 @@ def simulate(
     ``numpy`` (with a warning) when the model cannot be compiled; ``compiled`` raises instead.
     ``progress`` receives simulated days (numpy) or days × fraction of subjects done.
     ``threads`` (compiled engine): worker threads, default all CPUs; results do not depend
-    on it. Bad arguments raise :class:`InputError` before anything is allocated.
+    on it. ``calibration``: a calibrated-parameter file (``exomir calibrate``) or its content;
+    default: the spec's ``body.calibration``. Its values replace the table's typical values;
+    a population (``variability``, n > 1) draws them jointly from the calibrated covariance.
+    ``overrides`` apply last. Bad arguments raise :class:`InputError` before anything is
+    allocated.
     """
     if engine not in ("auto", "compiled", "numpy"):
         raise InputError("unknown engine", field="engine", value=engine,
@@ -328,7 +377,11 @@ def simulate(
                                   f"{t_eval.size} output times x 8 bytes <= "
                                   f"{MAX_OUTPUT_BYTES / 1024**3:g} GiB (fewer subjects, "
                                   "days or output times)")
-    vals = draw_parameters(model, n_subjects, seed, variability)
+    if calibration is None and model.spec.body.calibration:
+        calibration = model.spec.body.calibration
+    if isinstance(calibration, str | Path):
+        calibration = load_calibrated(calibration)
+    vals = draw_parameters(model, n_subjects, seed, variability, calibration)
     if overrides:
         model.check_values(overrides, "overrides")
     for k, v in (overrides or {}).items():

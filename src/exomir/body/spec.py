@@ -22,6 +22,7 @@ body:                              # optional
   vehicle: {scale_days: 6, shape: 1, loss_per_day: 0.11}   # or a custom Weibull release
   diabetic: true
   parameters: {f_escape: 0.05}     # overrides of table values
+  calibration: calibrated.json     # exomir calibrate output (values + covariance)
 ```
 
 A target without ``mirna`` is repressed by the only cargo miRNA (or, with several, by each of
@@ -119,6 +120,9 @@ class BodySection(BaseModel):
     diabetic: bool | None = None
     copies_per_vesicle: float | None = Field(default=None, ge=0)
     parameters: dict[str, float] = Field(default_factory=dict)
+    # calibrated-parameter file (exomir calibrate); a relative path is read from the spec's
+    # folder
+    calibration: str | None = None
 
     @model_validator(mode="after")
     def _release_once(self) -> BodySection:
@@ -448,6 +452,17 @@ def parse_spec(data: dict[str, Any], source: str | Path | None = None,
         field, msg, value, acc = _first_error(exc)
         raise InputError(msg, source=source, field=f"body.{field}".rstrip("."),
                          value=_shown(value), accepted=acc) from None
+    if section.calibration is not None:
+        cal = Path(section.calibration)
+        root = base_dir if base_dir is not None else (
+            Path(source).parent if source is not None else None)
+        if not cal.is_absolute() and root is not None:
+            cal = Path(root) / cal
+        if not cal.is_file():
+            raise InputError("calibrated-parameter file not found", source=source,
+                             field="body.calibration", value=section.calibration,
+                             accepted="a file written by exomir calibrate (calibrated.json)")
+        section = section.model_copy(update={"calibration": str(cal)})
     spec = BodySpec(therapy=therapy, body=section,
                     base_dir=None if base_dir is None else str(base_dir))
     try:

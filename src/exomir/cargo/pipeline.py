@@ -18,22 +18,15 @@ import numpy as np
 import numpy.typing as npt
 
 from exomir.cargo.context import ContextScores, score_table
-from exomir.cargo.sites import DEFAULT_MASK_5P, DEFAULT_SITE_TYPES, SiteTable, scan
+from exomir.cargo.sites import (
+    DEFAULT_MASK_5P,
+    DEFAULT_SITE_TYPES,
+    SiteTable,
+    chunk_ranges,
+    scan,
+)
 
 Chunk = tuple[SiteTable, ContextScores | None]
-
-
-def _chunks(utrs: Sequence[tuple[str, str]], chunk_nt: int) -> list[tuple[int, int]]:
-    out = []
-    i = 0
-    while i < len(utrs):
-        j, acc = i, 0
-        while j < len(utrs) and (acc == 0 or acc + len(utrs[j][1]) <= chunk_nt):
-            acc += len(utrs[j][1])
-            j += 1
-        out.append((i, j))
-        i = j
-    return out
 
 
 def scan_and_score(mirnas: Sequence[tuple[str, str]], utrs: Sequence[tuple[str, str]], *,
@@ -56,7 +49,7 @@ def scan_and_score(mirnas: Sequence[tuple[str, str]], utrs: Sequence[tuple[str, 
     """
     mature = dict(score_kw.pop("mature", None) or dict(mirnas))
     orf_by_target: Mapping[str, str] = dict(orfs or ())
-    ranges = _chunks(utrs, chunk_nt)
+    ranges = chunk_ranges(utrs, chunk_nt)
     n_threads = threads or os.cpu_count() or 1
     if score_kw.get("sa"):
         n_threads = 1

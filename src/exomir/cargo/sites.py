@@ -302,6 +302,21 @@ def encode_utrs(utrs: Sequence[str], mask_5p: int = DEFAULT_MASK_5P
     return codes, starts, lengths
 
 
+def chunk_ranges(utrs: Sequence[tuple[str, str]], chunk_nt: int) -> list[tuple[int, int]]:
+    """Consecutive [i, j) ranges of ``utrs`` holding about ``chunk_nt`` nucleotides each
+    (at least one UTR per range, so a UTR longer than ``chunk_nt`` is a range of its own)."""
+    out = []
+    i = 0
+    while i < len(utrs):
+        j, acc = i, 0
+        while j < len(utrs) and (acc == 0 or acc + len(utrs[j][1]) <= chunk_nt):
+            acc += len(utrs[j][1])
+            j += 1
+        out.append((i, j))
+        i = j
+    return out
+
+
 def scan(mirnas: Sequence[tuple[str, str]], utrs: Sequence[tuple[str, str]], *,
          site_types: Sequence[str] = DEFAULT_SITE_TYPES, mask_5p: int = DEFAULT_MASK_5P,
          chunk_nt: int = 32_000_000) -> SiteTable:
@@ -316,18 +331,12 @@ def scan(mirnas: Sequence[tuple[str, str]], utrs: Sequence[tuple[str, str]], *,
     seeds = [seed_region(s, name=n) for n, s in mirnas]
     targets = [t for t, _ in utrs]
     parts: list[tuple[npt.NDArray[Any], ...]] = []
-    i = 0
-    while i < len(utrs):
-        j, acc = i, 0
-        while j < len(utrs) and (acc == 0 or acc + len(utrs[j][1]) <= chunk_nt):
-            acc += len(utrs[j][1])
-            j += 1
+    for i, j in chunk_ranges(utrs, chunk_nt):
         codes, starts, lengths = encode_utrs([u for _, u in utrs[i:j]], mask_5p)
         mir, utr, typ, st = scan_encoded(codes, starts, lengths, seeds, types)
         if i:
             utr += np.int32(i)
         parts.append((mir, utr, typ, st))
-        i = j
     if len(parts) == 1:
         mir_a, utr_a, typ_a, st_a = parts[0]
     elif parts:

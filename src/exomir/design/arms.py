@@ -113,6 +113,8 @@ def candidate_therapy(spec: DesignSpec, c: CandidateDesign, plan: CargoPlan, *,
     body["targets"] = targets
     if c.release_preset is not None:
         body["release_preset"] = c.release_preset
+    if spec.calibration is not None:
+        body["calibration"] = spec.calibration
     items = [x.model_dump(mode="json", exclude_none=True) for x in cargo]
     if loading is not None:
         for it in items:
@@ -172,7 +174,9 @@ def untreated_spec(spec: DesignSpec) -> Any:
                    "regimen": {"dose": {"value": 0.0, "unit": "particles"},
                                "times_days": [0.0]},
                    "subject": subject, "days": spec.days,
-                   "body": {"mechanisms": dict(OFF)}}, "untreated arm")
+                   "body": {"mechanisms": dict(OFF),
+                            **({} if spec.calibration is None
+                               else {"calibration": spec.calibration})}}, "untreated arm")
 
 
 def vehicle_only_spec(spec: DesignSpec, c: CandidateDesign, plan: CargoPlan) -> Any:

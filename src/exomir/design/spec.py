@@ -289,6 +289,9 @@ class DesignSpec(_M):
     sensitivity: bool = True  # global sensitivity and parameter uncertainty on/off
     sensitivity_settings: GlobalSettings = Field(default_factory=GlobalSettings)
     candidates: list[CandidateDesign] = Field(min_length=1, max_length=12)
+    # a calibrated-parameter file (exomir calibrate) for every arm: untreated, vehicle only
+    # and candidates simulate with the same calibrated, correlated typical values
+    calibration: str | None = Field(default=None, max_length=4096)
 
     @model_validator(mode="after")
     def _window(self) -> DesignSpec:
@@ -346,8 +349,10 @@ def _looks_like_therapy(data: dict[str, Any]) -> bool:
     return "candidates" not in data and any(k in data for k in THERAPY_KEYS)
 
 
-def parse_design(data: Any, source: str | Path | None = None) -> DesignSpec:
-    """Validate a design spec; the first problem becomes one InputError naming the field."""
+def parse_design(data: Any, source: str | Path | None = None,
+                 base_dir: str | Path | None = None) -> DesignSpec:
+    """Validate a design spec; the first problem becomes one InputError naming the field.
+    A relative ``calibration`` path is read from ``base_dir`` (the spec file's folder)."""
     if not isinstance(data, dict):
         raise InputError("a design spec is a mapping (YAML/JSON object)", source=source,
                          accepted="keys: indication, species, candidates, ...")
@@ -358,7 +363,7 @@ def parse_design(data: Any, source: str | Path | None = None) -> DesignSpec:
             "spec to compare it with others", source=source,
             accepted=SPEC_REFERENCE)
     try:
-        return DesignSpec.model_validate(data)
+        spec = DesignSpec.model_validate(data)
     except InputError as exc:
         raise exc.located(source) from None
     except ValidationError as exc:
@@ -382,12 +387,36 @@ def parse_design(data: Any, source: str | Path | None = None) -> DesignSpec:
         raise InputError(msg, source=source, field=field,
                          value=None if isinstance(value, dict | list) else value,
                          accepted=accepted) from None
+    return _with_calibration(spec, source, None if base_dir is None else Path(base_dir))
+
+
+def _with_calibration(spec: DesignSpec, source: str | Path | None,
+                      base_dir: Path | None) -> DesignSpec:
+    """Resolve ``calibration`` (relative to the spec file) and read it once, so a bad file
+    fails before any arm runs; a candidate's own ``body.calibration`` is refused (the
+    untreated and vehicle-only arms would run on other parameters than the candidate)."""
+    for i, c in enumerate(spec.candidates):
+        if c.body and c.body.get("calibration") is not None:
+            raise InputError("a calibration applies to every arm of a design: name it once at "
+                             "the top level", source=source,
+                             field=f"candidates.{i}.body.calibration",
+                             value=str(c.body["calibration"]),
+                             accepted="calibration: FILE at the top of the design spec")
+    if spec.calibration is None:
+        return spec
+    from exomir.core.calibrated import load_calibrated
+
+    cal = Path(spec.calibration)
+    if not cal.is_absolute() and base_dir is not None:
+        cal = base_dir / cal
+    load_calibrated(cal)  # InputError naming the file and field
+    return spec.model_copy(update={"calibration": str(cal.resolve())})
 
 
 def load_design(path: str | Path) -> DesignSpec:
     p = Path(path)
     return parse_design(read_mapping(p, accepted="a design spec: indication, candidates, ..."),
-                        source=p)
+                        source=p, base_dir=p.parent)
 
 
 def example_text(indication: str | Indication) -> str:

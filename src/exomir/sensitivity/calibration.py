@@ -34,12 +34,12 @@ ignored, and listed with that reason.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from exomir.core import InputError, ParameterTable
+from exomir.core.calibrated import calibration_mapping
 from exomir.sensitivity.problem import Block, Factor, default_distribution
 
 Z95 = 1.959963984540054
@@ -47,17 +47,8 @@ TAIL = 3.090232306167813  # normal quantile at 0.999 (factor truncation, see pro
 
 
 def _mapping(cal: Any) -> tuple[dict[str, Any], str]:
-    if isinstance(cal, str | Path):
-        from exomir.core.files import read_mapping
-
-        return read_mapping(cal, accepted="a calibrated-parameter file (parameters: "
-                                          "[{name, value, ci|se, scale}], covariance)"), str(cal)
-    if isinstance(cal, Mapping):
-        return dict(cal), "calibration"
-    if hasattr(cal, "to_dict"):
-        return dict(cal.to_dict()), type(cal).__name__
-    raise InputError("not a calibrated-parameter file or mapping", field="calibration",
-                     value=type(cal).__name__)
+    """The calibration's content: read (and, in exomir's format, validated) by core."""
+    return calibration_mapping(cal)
 
 
 IDENTIFIED = ("identifiable", "not profiled")

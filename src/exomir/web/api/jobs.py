@@ -74,12 +74,38 @@ def _accepted_for(field: str | None) -> str | None:
     return ", ".join(vocab[last].accepted()) if last in vocab else None
 
 
+#: spec fields that name a file on the machine that reads the spec: a browser's spec may not
+#: make the server read its files (calibrated parameters, fitted release profiles).
+SERVER_FILE_FIELDS = ("calibration", "release_profile")
+
+
+def server_file_problems(spec: Any, at: str = "") -> list[dict[str, Any]]:
+    """A problem for every field of ``spec`` (at any depth) that names a server-side file."""
+    out: list[dict[str, Any]] = []
+    if isinstance(spec, dict):
+        for k, v in spec.items():
+            where = f"{at}.{k}" if at else str(k)
+            if k in SERVER_FILE_FIELDS and v is not None:
+                out.append({"field": where, "message": "a spec sent to the server may not name "
+                            "a file on the server; run it with the command line (exomir "
+                            "simulate / exomir design) where the file is yours",
+                            "value": str(v)[:200], "accepted": "no value (null)"})
+            else:
+                out += server_file_problems(v, where)
+    elif isinstance(spec, list):
+        for i, v in enumerate(spec):
+            out += server_file_problems(v, f"{at}.{i}" if at else str(i))
+    return out
+
+
 def validate_spec(state: AppState, kind: str, spec: Any) -> list[dict[str, Any]]:
     """Every problem of a spec (empty: valid), each naming its field."""
     if not isinstance(spec, dict):
         return [{"field": "spec", "message": "a spec is a JSON object", "value": None,
                  "accepted": "an object with indication, ..."}]
-    problems: list[dict[str, Any]] = []
+    problems: list[dict[str, Any]] = server_file_problems(spec)
+    if problems:
+        return problems
     try:
         if kind == "design":
             from exomir.design.spec import DesignSpec
