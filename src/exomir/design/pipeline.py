@@ -137,7 +137,8 @@ def _science_warnings(spec: DesignSpec, runs: list[CandidateRun], designs: Secti
     counts = validation.data["parameter_counts"]
     out.append(Warning_(
         f"The body model behind these numbers has {counts['calibrated']} parameters fitted to "
-        f"published PK summaries and group means ({', '.join(validation.data['calibration_problems'])}) "
+        "published PK summaries and group means ("
+        + ", ".join(validation.data["calibration_problems"]) + ") "
         f"and {counts['assumption']} assumptions with ranges (cell-level uptake, RISC, pathway "
         f"and outcome links among them); of its {held['total']} held-out checks for this "
         f"indication {held['fail']} fail (see 'Calibration and validation').",
