@@ -113,7 +113,7 @@ def test_outputs_exist_and_html_is_self_contained(rendered: Any) -> None:
     titles = [s["title"] for s in data["sections"]]
     assert titles == ["Decision", "Designs compared", "Global sensitivity and uncertainty",
                       "Cargo", "Evidence", "Product and manufacturing",
-                      "Assumptions and provenance", "Warnings"]
+                      "Calibration and validation", "Assumptions and provenance", "Warnings"]
 
 
 def test_json_numbers_match_the_modules(rendered: Any) -> None:
@@ -543,6 +543,39 @@ def test_native_loading_is_flagged_and_assumptions_listed(rendered: Any) -> None
     assert prov["n_assumptions"] > 0
     assert all(p["source"] for p in prov["parameters"])
     assert "sensitivity" not in prov  # one-at-a-time swings are gone, the global analysis is in
+
+
+def test_calibration_is_kept_apart_from_validation(rendered: Any) -> None:
+    """The report says which parameters were fitted (problem and CI) and counts held-out checks
+    separately from calibration targets, from the same checks as exomir validate; a calibrated
+    parameter is never labelled an assumption in the provenance table."""
+    from exomir.calibrate.validate import HELD_OUT, run_cases
+    from exomir.design.validation_part import CASES_BY_INDICATION
+
+    spec, result, _, data = rendered
+    val = _section(data, "Calibration and validation")["data"]
+    table = list(result.runs[0].result.model.table)
+    cal = [p for p in table if p.calibrated]
+    assert cal and val["parameter_counts"]["calibrated"] == len(cal)
+    assert sum(val["parameter_counts"].values()) == len(table)
+    assert val["calibration_problems"] == sorted({p.calibrated.split(" ")[0] for p in cal})
+    want = [c for c in run_cases()
+            if c.case.split(" ")[0] in CASES_BY_INDICATION[spec.indication.value]]
+    held = [c for c in want if c.role == HELD_OUT]
+    assert val["held_out"] == {"total": len(held),
+                               "pass": sum(c.status == "pass" for c in held),
+                               "fail": sum(c.status == "fail" for c in held)}
+    assert val["calibration_targets"]["total"] == len(want) - len(held)
+    assert [c["role"] == HELD_OUT for c in val["checks"]] == \
+        sorted((c.role == HELD_OUT for c in want), reverse=True)  # held out first
+    prov = {p["parameter"]: p for p in _section(data, "Assumptions and provenance")["data"]
+            ["parameters"] if p["module"] == "body"}
+    for p in cal:
+        assert prov[p.name]["source"] != "assumption" and not prov[p.name]["_assumption"]
+        assert p.calibrated in prov[p.name]["source"] or prov[p.name]["source"] == p.source
+    warn = " ".join(w["message"] for w in _section(data, "Warnings")["data"]["warnings"])
+    assert f"of its {len(held)} held-out checks for this indication " \
+        f"{val['held_out']['fail']} fail" in warn
 
 
 # ---- evidence gates and the embedded knowledge base ----------------------------------------

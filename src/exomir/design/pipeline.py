@@ -25,6 +25,7 @@ from exomir.design.simulate_part import CandidateRun, designs_section, runs_from
 from exomir.design.spec import DesignSpec
 from exomir.design.uncertainty_part import global_section, uncertainty
 from exomir.design.uncertainty_part import sensitivity as global_sensitivity
+from exomir.design.validation_part import validation_section
 from exomir.report import Report, Section, Warning_, write_report
 
 NEGLIGIBLE_KNOCKDOWN = 0.05  # below this peak knockdown a design is reported as without effect
@@ -85,8 +86,8 @@ def canonical(name: str, plan: CargoPlan) -> str:
 
 
 def _science_warnings(spec: DesignSpec, runs: list[CandidateRun], designs: Section,
-                      product_warnings: list[tuple[str, str]], plan: CargoPlan
-                      ) -> list[Warning_]:
+                      product_warnings: list[tuple[str, str]], plan: CargoPlan,
+                      validation: Section) -> list[Warning_]:
     out: list[Warning_] = []
     cands = designs.data["candidates"]
     if spec.legacy_candidates:
@@ -132,10 +133,16 @@ def _science_warnings(spec: DesignSpec, runs: list[CandidateRun], designs: Secti
                     "hypothesis (see 'Cargo').", severity="caution"))
     for sev, w in product_warnings:
         out.append(Warning_(w, severity=sev))
+    held = validation.data["held_out"]
+    counts = validation.data["parameter_counts"]
     out.append(Warning_(
-        "Pathway and outcome links are assumptions calibrated to a few published group means; "
-        "exposure and knockdown rest on sourced pharmacokinetics but cell-level uptake and RISC "
-        "parameters are partly assumed (see 'Assumptions and provenance').", severity="caution"))
+        f"The body model behind these numbers has {counts['calibrated']} parameters fitted to "
+        "published PK summaries and group means ("
+        + ", ".join(validation.data["calibration_problems"]) + ") "
+        f"and {counts['assumption']} assumptions with ranges (cell-level uptake, RISC, pathway "
+        f"and outcome links among them); of its {held['total']} held-out checks for this "
+        f"indication {held['fail']} fail (see 'Calibration and validation').",
+        severity="caution"))
     return out
 
 
@@ -192,8 +199,11 @@ def _run_design(spec: DesignSpec, progress: Callable[[str], None] | None, kb: An
     product, pw = product_section(spec, runs)
     say("assumptions: parameter tables")
     prov = provenance_section(spec, plan, runs)
+    say("calibration and validation: fitted parameters, held-out checks")
+    valid = validation_section(spec, runs)
     glob = global_section(spec, ga, unit) if ga is not None else None
-    warns = Section("Warnings", blocks=list(_science_warnings(spec, runs, designs, pw, plan)))
+    warns = Section("Warnings", blocks=list(_science_warnings(spec, runs, designs, pw, plan,
+                                                              valid)))
     warns.data["warnings"] = [{"severity": w.severity, "message": w.message}
                               for w in warns.blocks if isinstance(w, Warning_)]
     syn = ev.data.get("synthesis") or {}
@@ -209,7 +219,7 @@ def _run_design(spec: DesignSpec, progress: Callable[[str], None] | None, kb: An
         subtitle=f"{spec.indication.value.replace('_', ' ')} · {spec.species.value} · "
                  f"{spec.subjects} virtual subjects per arm · {spec.days:g} days",
         sections=[decision, designs, *([glob] if glob is not None else []), cargo, ev, product,
-                  prov, warns],
+                  valid, prov, warns],
         meta={"version": __version__,
               "generated": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
               "spec": spec.model_dump(mode="json")})

@@ -21,7 +21,8 @@ def _param_rows(origin: str, params: Any) -> list[list[Any]]:
     rows = []
     for p in params:
         assert isinstance(p, Parameter)
-        rows.append([origin, p.name, p.value, p.unit, p.source or "assumption",
+        src = p.source or (f"calibrated: {p.calibrated}" if p.calibrated else "assumption")
+        rows.append([origin, p.name, p.value, p.unit, src,
                      p.low, p.high, p.description, p.assumption])
     return rows
 
