@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from html import escape
+from typing import TYPE_CHECKING
 
-import libsbml
 import numpy as np
 
 from exomir.body.model import RELEASE_FD_STEP_DAYS, BodyModel, Flux, endogenous_infix
@@ -24,8 +24,13 @@ _UNIT_IDS = {"1/day": "per_day", "particle": "item", "copy/cell": "item", "parti
              "s": "second", "particle/cell/day": "item_per_day", "particle/day": "item_per_day",
              "copy/cell/day": "item_per_day", "copy/particle": "dimensionless"}
 
+if TYPE_CHECKING:
+    import libsbml
+
 
 def _check(code: int, what: str) -> None:
+    import libsbml  # lazily: observables() (read by calibration) needs no SBML library
+
     if code != libsbml.LIBSBML_OPERATION_SUCCESS:
         raise RuntimeError(f"libsbml failed: {what} ({libsbml.OperationReturnValue_toString(code)})")
 
@@ -35,6 +40,8 @@ def _notes(text: str) -> str:
 
 
 def _math(infix: str) -> libsbml.ASTNode:
+    import libsbml
+
     ast = libsbml.parseL3Formula(infix)
     if ast is None:
         raise RuntimeError(f"cannot parse formula {infix!r}: {libsbml.getLastParseL3Error()}")
@@ -107,6 +114,8 @@ def to_sbml(model: BodyModel, params: Mapping[str, float] | None = None) -> str:
     flat = {k: float(v[0]) for k, v in model.flat_params().items()}
     for k, v in (params or {}).items():
         flat[k] = float(v)
+    import libsbml
+
     doc = libsbml.SBMLDocument(3, 2)
     m = doc.createModel()
     th = model.spec.therapy
