@@ -36,7 +36,7 @@ def _run(spec: DesignSpec, out: Path, kb: object = None) -> DesignResult:
                   console=console, transient=True) as bar:
         task = bar.add_task("starting", total=None)
         result = run_design(spec, progress=lambda msg: bar.update(task, description=msg),
-                            kb=kb)
+                            kb=kb, concurrent=True)
     paths = result.write(out)
     decision = result.report.sections[0]
     console.print(f"[bold]{escape(result.report.title)}[/]")

@@ -15,6 +15,7 @@ import yaml
 from exomir import __version__
 from exomir.core import CargoMode
 from exomir.design.arms import ArmSet, candidate_therapy, outcome_at, run_arms, standalone
+from exomir.design.beside import Beside
 from exomir.design.cargo_part import CargoPlan, cargo_section
 from exomir.design.compare import minimal_important_difference, rank
 from exomir.design.decision_part import decision_section, dose_separation, separation
@@ -23,7 +24,7 @@ from exomir.design.product_part import product_section
 from exomir.design.provenance_part import provenance_section
 from exomir.design.simulate_part import CandidateRun, designs_section, runs_from_arms
 from exomir.design.spec import DesignSpec
-from exomir.design.uncertainty_part import global_section, uncertainty
+from exomir.design.uncertainty_part import GlobalAnalysis, global_section, uncertainty
 from exomir.design.uncertainty_part import sensitivity as global_sensitivity
 from exomir.design.validation_part import validation_section
 from exomir.report import Report, Section, Warning_, write_report
@@ -147,14 +148,17 @@ def _science_warnings(spec: DesignSpec, runs: list[CandidateRun], designs: Secti
 
 
 def run_design(spec: DesignSpec, progress: Callable[[str], None] | None = None,
-               *, kb: Any = None) -> DesignResult:
+               *, kb: Any = None, concurrent: bool = False) -> DesignResult:
     """Compute every section of the design report (no files written).
 
     ``kb``: the knowledge base to read (default: the user's, ``exomir.kb.open_kb()``).
+    ``concurrent``: run the global sensitivity in a forked child process beside the later
+    sections (:mod:`exomir.design.beside`; the CLI does); the report is the same either way
+    apart from the timings it states.
     """
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", UserWarning)
-        result = _run_design(spec, progress, kb)
+        result = _run_design(spec, progress, kb, caught if concurrent else None)
     notes = list(dict.fromkeys(str(w.message) for w in caught
                                if issubclass(w.category, UserWarning)))
     if notes:
@@ -166,8 +170,10 @@ def run_design(spec: DesignSpec, progress: Callable[[str], None] | None = None,
     return result
 
 
-def _run_design(spec: DesignSpec, progress: Callable[[str], None] | None, kb: Any
-                ) -> DesignResult:
+def _run_design(spec: DesignSpec, progress: Callable[[str], None] | None, kb: Any,
+                caught: list[warnings.WarningMessage] | None = None) -> DesignResult:
+    """``caught``: the run's warning record; given, the global sensitivity runs beside the
+    later sections and its warnings are put back where a serial run records them."""
     say = progress or (lambda _msg: None)
     if kb is None:
         from exomir.kb import open_kb
@@ -189,18 +195,32 @@ def _run_design(spec: DesignSpec, progress: Callable[[str], None] | None, kb: An
     ga = uncertainty(spec, arms, settings, say) if settings is not None else None
     ranking = rank({a.name: outcome_at(a.result, day) for a in arms.candidates}, mid.value,
                    uncertainty=ga.pair_bands if ga is not None else None)
-    if ga is not None:
+    pending: Beside[GlobalAnalysis] | None = None
+    if ga is not None and caught is not None:
+        say("global sensitivity (beside the remaining sections)")
+        mark = len(caught)
+        pending = Beside(global_sensitivity, spec, arms, ga, ranking.recommended,
+                         lambda _msg: None)
+    elif ga is not None:
         ga = global_sensitivity(spec, arms, ga, ranking.recommended, say)
-    extra: dict[str, Any] = {}
-    designs = designs_section(spec, plan, arms, mid, ranking, say, extra)
-    say("separation: what would tell tied candidates apart")
-    sep = separation(spec, plan, arms, designs.data, ranking, mid)
-    say("product: doses, human-equivalent dose, production plan")
-    product, pw = product_section(spec, runs)
-    say("assumptions: parameter tables")
-    prov = provenance_section(spec, plan, runs)
-    say("calibration and validation: fitted parameters, held-out checks")
-    valid = validation_section(spec, runs)
+    try:
+        extra: dict[str, Any] = {}
+        designs = designs_section(spec, plan, arms, mid, ranking, say, extra)
+        say("separation: what would tell tied candidates apart")
+        sep = separation(spec, plan, arms, designs.data, ranking, mid)
+        say("product: doses, human-equivalent dose, production plan")
+        product, pw = product_section(spec, runs)
+        say("assumptions: parameter tables")
+        prov = provenance_section(spec, plan, runs)
+        say("calibration and validation: fitted parameters, held-out checks")
+        valid = validation_section(spec, runs)
+    except BaseException:
+        if pending is not None:
+            pending.discard()
+        raise
+    if pending is not None and caught is not None:
+        ga, recorded = pending.result()
+        caught[mark:mark] = [warnings.WarningMessage(m, c, "", 0) for m, c in recorded]
     glob = global_section(spec, ga, unit) if ga is not None else None
     warns = Section("Warnings", blocks=list(_science_warnings(spec, runs, designs, pw, plan,
                                                               valid)))
