@@ -616,13 +616,15 @@ def test_demo_reads_only_the_embedded_knowledge_base(monkeypatch: pytest.MonkeyP
 
     seen: dict[str, Any] = {}
 
-    def fake(spec: Any, progress: Any = None, *, kb: Any = None) -> Any:
-        seen["kb"] = kb
+    def fake(spec: Any, progress: Any = None, *, kb: Any = None, concurrent: bool = False
+             ) -> Any:
+        seen["kb"], seen["concurrent"] = kb, concurrent
         raise InputError("stop here")
 
     monkeypatch.setattr(pipeline, "run_design", fake)
     res = runner.invoke(app, ["demo", "--out", str(tmp_path / "o")])
     assert res.exit_code == 2 and seen["kb"].embedded and seen["kb"].read_only
+    assert seen["concurrent"]  # the CLI runs the global sensitivity beside the later sections
 
 
 def test_demo_is_the_same_after_importing_mirtarbase(rendered: Any, shared_data: Path) -> None:
