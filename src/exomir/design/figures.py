@@ -9,6 +9,7 @@ lines with their own styles and are named in the legend.
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -37,11 +38,36 @@ def style(i: int) -> dict[str, Any]:
             "marker": MARKERS[i % len(MARKERS)]}
 
 
+_SVG_HEAD = re.compile(r'<svg([^>]*?) width="[^"]*" height="[^"]*" viewBox="[^"]*"')
+
+
 def to_svg(fig: plt.Figure) -> str:
+    """The figure as SVG text, cropped to its tight bounding box plus ``savefig.pad_inches``
+    as ``savefig(bbox_inches="tight")`` crops it, but drawn once: matplotlib draws a figure
+    twice for "tight" (once to measure, once to write); here the box is measured on the drawn
+    figure with the same renderer (its text layouts cached) and becomes the SVG viewport.
+    The figure's background is drawn large enough to fill any crop."""
+    from matplotlib.backends.backend_mixed import MixedModeRenderer
+    from matplotlib.backends.backend_svg import FigureCanvasSVG, RendererSVG
+
+    FigureCanvasSVG(fig)
     buf = io.StringIO()
-    fig.savefig(buf, format="svg", bbox_inches="tight", metadata={"Date": None})
+    dpi = fig.dpi
+    fig.dpi = 72  # as FigureCanvasSVG.print_svg: SVG user units are points
+    w_in, h_in = fig.get_size_inches()
+    w, h = w_in * 72, h_in * 72
+    fig.patch.set_bounds(-1.0, -1.0, 3.0, 3.0)  # figure fractions: covers the crop
+    fig.patch.set_in_layout(False)
+    renderer = MixedModeRenderer(fig, w_in, h_in, dpi,
+                                 RendererSVG(w, h, buf, image_dpi=dpi, metadata={"Date": None}))
+    fig.draw(renderer)
+    box = fig.get_tightbbox(renderer).padded(float(plt.rcParams["savefig.pad_inches"]))
+    renderer.finalize()
     plt.close(fig)
-    return buf.getvalue()
+    x0, y0, x1, y1 = (72 * v for v in (box.x0, box.y0, box.x1, box.y1))
+    bw, bh = x1 - x0, y1 - y0  # SVG y runs down from the top edge of the figure
+    return _SVG_HEAD.sub(lambda m: f'<svg{m.group(1)} width="{bw:f}pt" height="{bh:f}pt" '
+                         f'viewBox="{x0:f} {h - y1:f} {bw:f} {bh:f}"', buf.getvalue(), count=1)
 
 
 def _legend(ax: plt.Axes) -> None:
