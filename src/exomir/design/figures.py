@@ -58,7 +58,7 @@ def to_svg(fig: plt.Figure) -> str:
     w, h = w_in * 72, h_in * 72
     fig.patch.set_bounds(-1.0, -1.0, 3.0, 3.0)  # figure fractions: covers the crop
     fig.patch.set_in_layout(False)
-    renderer = MixedModeRenderer(fig, w_in, h_in, dpi,
+    renderer: Any = MixedModeRenderer(fig, w_in, h_in, dpi,
                                  RendererSVG(w, h, buf, image_dpi=dpi, metadata={"Date": None}))
     fig.draw(renderer)
     box = fig.get_tightbbox(renderer).padded(float(plt.rcParams["savefig.pad_inches"]))

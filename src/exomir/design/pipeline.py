@@ -195,12 +195,12 @@ def _run_design(spec: DesignSpec, progress: Callable[[str], None] | None, kb: An
     ga = uncertainty(spec, arms, settings, say) if settings is not None else None
     ranking = rank({a.name: outcome_at(a.result, day) for a in arms.candidates}, mid.value,
                    uncertainty=ga.pair_bands if ga is not None else None)
-    pending: Beside[GlobalAnalysis] | None = None
+    pending: Beside[tuple[GlobalAnalysis, Section, list[tuple[str, type[Warning]]]]] | None = None
+    glob: Section | None = None
     if ga is not None and caught is not None:
         say("global sensitivity (beside the remaining sections)")
         mark = len(caught)
-        pending = Beside(global_sensitivity, spec, arms, ga, ranking.recommended,
-                         lambda _msg: None)
+        pending = Beside(_global_part, spec, arms, ga, ranking.recommended, unit)
     elif ga is not None:
         ga = global_sensitivity(spec, arms, ga, ranking.recommended, say)
     try:
@@ -219,9 +219,11 @@ def _run_design(spec: DesignSpec, progress: Callable[[str], None] | None, kb: An
             pending.discard()
         raise
     if pending is not None and caught is not None:
-        ga, recorded = pending.result()
+        (ga, glob, later), recorded = pending.result()
         caught[mark:mark] = [warnings.WarningMessage(m, c, "", 0) for m, c in recorded]
-    glob = global_section(spec, ga, unit) if ga is not None else None
+        caught.extend(warnings.WarningMessage(m, c, "", 0) for m, c in later)
+    elif ga is not None:
+        glob = global_section(spec, ga, unit)
     warns = Section("Warnings", blocks=list(_science_warnings(spec, runs, designs, pw, plan,
                                                               valid)))
     warns.data["warnings"] = [{"severity": w.severity, "message": w.message}
@@ -244,6 +246,18 @@ def _run_design(spec: DesignSpec, progress: Callable[[str], None] | None, kb: An
               "generated": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
               "spec": spec.model_dump(mode="json")})
     return DesignResult(spec=spec, report=report, runs=runs, arms=arms, plan=plan)
+
+
+def _global_part(spec: DesignSpec, arms: ArmSet, ga: GlobalAnalysis, recommended: list[str],
+                 unit: str) -> tuple[GlobalAnalysis, Section, list[tuple[str, type[Warning]]]]:
+    """The global sensitivity and its report section (with its figures); run in the child by
+    ``_run_design(..., caught)``. The section's warnings come back apart, since a serial run
+    builds the section after the validation section."""
+    ga = global_sensitivity(spec, arms, ga, recommended, lambda _msg: None)
+    with warnings.catch_warnings(record=True) as got:
+        warnings.simplefilter("always", UserWarning)
+        glob = global_section(spec, ga, unit)
+    return ga, glob, [(str(w.message), w.category) for w in got]
 
 
 def to_json(result: DesignResult) -> dict[str, Any]:
