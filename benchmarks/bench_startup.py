@@ -8,12 +8,15 @@ Each command runs as its own process (the installed ``exomir`` script), wall tim
 * ``exomir demo`` on a "fresh machine": empty kernel caches (``EXOMIR_CACHE_DIR``,
   ``NUMBA_CACHE_DIR``), a new knowledge base (``EXOMIR_DB``) and an empty matplotlib cache
   (``MPLCONFIGDIR``), all in a new temporary folder (goal < 15 s); then the same again with
-  the caches filled (goal < 5 s).
+  the caches filled (goal < 5 s), best of ``--demo-runs``.
 
 The machine is shared: the load average is printed before and after, and CPU time (which load
 hardly changes) next to wall time.
 
-Usage: ``python benchmarks/bench_startup.py [--runs 5] [--no-demo]``
+The cached demo is the best of ``--demo-runs`` (CPU time includes the forked child that runs
+the global sensitivity beside the later sections).
+
+Usage: ``python benchmarks/bench_startup.py [--runs 5] [--demo-runs 3] [--no-demo]``
 """
 
 from __future__ import annotations
@@ -50,6 +53,7 @@ def run(args: list[str], env: dict[str, str]) -> tuple[float, float]:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--demo-runs", type=int, default=3, help="cached demo runs (best of)")
     ap.add_argument("--no-demo", action="store_true")
     a = ap.parse_args()
     print(f"load1/5/15 before: {os.getloadavg()}  cpus: {os.cpu_count()}")
@@ -71,8 +75,12 @@ def main() -> None:
         wall, cpu = run(["demo", "--out", str(work / "out1")], fresh)
         print(f"exomir demo, fresh machine (empty caches, new KB): {wall:.1f} s wall, "
               f"{cpu:.1f} s CPU; goal < 15 s: {'met' if wall < 15 else 'MISSED'}")
-        wall, cpu = run(["demo", "--out", str(work / "out2")], fresh)
-        print(f"exomir demo, cached: {wall:.1f} s wall, {cpu:.1f} s CPU; goal < 5 s: "
+        cached = [run(["demo", "--out", str(work / f"out{2 + i}")], fresh)
+                  for i in range(a.demo_runs)]
+        wall = min(w for w, _ in cached)
+        cpu = min(c for _, c in cached)
+        print(f"exomir demo, cached: best of {a.demo_runs}: {wall:.1f} s wall, {cpu:.1f} s CPU "
+              f"(all: {', '.join(f'{w:.1f}' for w, _ in cached)} s); goal < 5 s: "
               f"{'met' if wall < 5 else 'MISSED'}")
     finally:
         shutil.rmtree(work, ignore_errors=True)
