@@ -36,6 +36,16 @@ def test_light_command_modules_load_no_heavy_library() -> None:
     assert set(_loaded_after("import exomir.kb.cli")) <= {"sqlalchemy", "pydantic"}
 
 
+def test_units_load_pint_without_dask_and_dask_still_works() -> None:
+    """pint would import dask.base at start-up (0.15 s of every command); exomir's registry
+    loads pint without it, and dask stays importable (for exomir sensitivity --scheduler)."""
+    code = ("import sys\nimport exomir.core.units as u\nassert 'dask' not in sys.modules\n"
+            "import dask.base\nprint(u.Q_(1, 'ug').to('mg').magnitude)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    assert float(out.stdout.strip()) == 0.001
+
+
 def test_command_table_matches_the_modules() -> None:
     """COMMANDS (read by --help) must list exactly what each module registers, with its help."""
     registered = []

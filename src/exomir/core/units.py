@@ -10,11 +10,38 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 from pathlib import Path
-
-import pint
+from types import ModuleType
+from typing import TYPE_CHECKING
 
 from exomir.core.errors import InputError
+
+
+def _import_pint() -> ModuleType:
+    """pint, without its optional dask integration unless dask is already loaded.
+
+    pint 0.25's ``pint.compat`` imports ``dask.base`` whenever dask is installed (it is, for
+    ``exomir sensitivity --scheduler``): about 0.15 s of every command's start-up, for a
+    feature exomir never uses (quantities wrapping dask arrays). ``sys.modules["dask"] = None``
+    makes ``find_spec("dask")`` answer None while pint loads; the entry is removed right after,
+    so dask itself stays importable.
+    """
+    if "pint" in sys.modules or "dask" in sys.modules:
+        import pint
+    else:
+        sys.modules["dask"] = None  # type: ignore[assignment]
+        try:
+            import pint
+        finally:
+            del sys.modules["dask"]
+    return pint
+
+
+if TYPE_CHECKING:
+    import pint
+else:
+    pint = _import_pint()
 
 
 def _definitions() -> list[str]:

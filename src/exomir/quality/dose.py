@@ -14,13 +14,14 @@ Km = 3 (mouse), 6 (rat), 37 (human).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
-
-import pint
+from typing import TYPE_CHECKING, Literal
 
 from exomir.core.errors import InputError
 from exomir.core.units import Q_, parse_quantity, parse_unit
 from exomir.quality.params import FDA_2005, KM_FACTORS
+
+if TYPE_CHECKING:
+    import pint
 
 Kind = Literal["particles", "protein", "copies"]
 Norm = Literal["total", "per_kg", "per_area"]
