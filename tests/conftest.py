@@ -14,6 +14,18 @@ SHARED = Path(os.environ.get("EXOMIR_SHARED_DATA", REPO.parent / "shared" / "dat
 REQUIRE_REFERENCES = os.environ.get("EXOMIR_REQUIRE_REFERENCES") == "1"
 
 
+def import_mirtarbase_and_hallmark(kb: object, shared: Path) -> None:
+    """Import miRTarBase v10 strong pairs and the Hallmark gene sets from ``../shared/data``
+    into ``kb`` (a user's database after the usual ``exomir kb import``)."""
+    from exomir.kb.reference import read_reference
+
+    records: dict[str, object] = {}
+    for f in (shared / "mirtarbase" / "mirtarbase_v10_strong_pairs.tsv",
+              shared / "genesets" / "msigdb_hallmark_v7.0.symbols.gmt"):
+        records.update(read_reference(f, None))
+    kb.import_records(records, sources=["mirtarbase_v10", "hallmark"])  # type: ignore[attr-defined]
+
+
 def require_reference(available: bool, what: str) -> None:
     """Skip (locally) or fail (in CI, EXOMIR_REQUIRE_REFERENCES=1) when a reference is absent."""
     if available:

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tests.conftest import import_mirtarbase_and_hallmark
 
 from exomir.cargo.evidence import merge
 from exomir.cargo.rank import profile, rank_cargo, rank_for_indication
@@ -25,7 +26,6 @@ from exomir.core import (
 from exomir.core.enums import EvidenceLevel
 from exomir.core.mirna import dominant_arms, family_key, parse_mirna_name
 from exomir.kb import embedded, open_kb
-from exomir.kb.reference import read_reference
 
 
 def _families(mirnas: tuple[str, ...]) -> list[str]:
@@ -127,11 +127,7 @@ def test_demo_cargo_is_the_same_after_importing_mirtarbase_and_hallmark(
     before = rank_for_indication("diabetic_wound", k=2, kb=embedded()).to_dict()
     pain_before = rank_for_indication("neuropathic_pain", k=1, kb=embedded()).to_dict()
     user = open_kb()
-    records: dict[str, object] = {}
-    for f in (shared_data / "mirtarbase" / "mirtarbase_v10_strong_pairs.tsv",
-              shared_data / "genesets" / "msigdb_hallmark_v7.0.symbols.gmt"):
-        records.update(read_reference(f, None))
-    user.import_records(records, sources=["mirtarbase_v10", "hallmark"])
+    import_mirtarbase_and_hallmark(user, shared_data)
     assert any(i.mirna == "hsa-miR-146a-3p" for i in user.interactions(gene="IRAK1"))
     assert rank_for_indication("diabetic_wound", k=2, kb=embedded()).to_dict() == before
     assert rank_for_indication("neuropathic_pain", k=1, kb=embedded()).to_dict() == pain_before

@@ -633,15 +633,11 @@ def test_demo_is_the_same_after_importing_mirtarbase(rendered: Any, shared_data:
     from exomir.design.cargo_part import cargo_section
     from exomir.design.evidence_part import database_block, evidence_section
     from exomir.kb import embedded, open_kb
-    from exomir.kb.reference import read_reference
+    from tests.conftest import import_mirtarbase_and_hallmark
 
     spec, _, _, data = rendered
     user = open_kb()
-    records: dict[str, object] = {}
-    for f in (shared_data / "mirtarbase" / "mirtarbase_v10_strong_pairs.tsv",
-              shared_data / "genesets" / "msigdb_hallmark_v7.0.symbols.gmt"):
-        records.update(read_reference(f, None))
-    user.import_records(records, sources=["mirtarbase_v10", "hallmark"])
+    import_mirtarbase_and_hallmark(user, shared_data)
     emb = embedded()
     cargo, plan = cargo_section(spec, emb)
     assert json.loads(json.dumps(cargo.data)) == _section(data, "Cargo")["data"]
