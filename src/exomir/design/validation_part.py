@@ -2,7 +2,7 @@
 were fitted by ``exomir calibrate`` (problem and 95 % profile CI), which are sourced, which
 are assumptions, and how the model fares on the validation cases of the indication, with
 calibration targets (agreement only shows the fit worked) kept apart from held-out checks
-(the evidence). The checks are :func:`exomir.calibrate.validate.run_cases`, the same as
+(the evidence). The checks are those of :func:`exomir.calibrate.validate.run_cases`, the same as
 ``exomir validate`` and ``docs/validation.md``."""
 
 from __future__ import annotations
@@ -14,9 +14,10 @@ from exomir.design.simulate_part import CandidateRun
 from exomir.design.spec import DesignSpec
 from exomir.report import Section, TableBlock, TextBlock
 
-#: validation cases (first word of ``Check.case``) that speak to each indication: the PK
-#: cases (V1, V2) and the knockdown ceiling (V6) to both; wound closure (V3, human DFU) and
-#: vehicle release (V5) to wounds; the pain read-outs (V4) to neuropathic pain.
+#: validation cases (first word of ``Check.case``; lower-cased, the name of the case's function
+#: in :mod:`exomir.calibrate.validate`) that speak to each indication: the PK cases (V1, V2)
+#: and the knockdown ceiling (V6) to both; wound closure (V3, human DFU) and vehicle release
+#: (V5) to wounds; the pain read-outs (V4) to neuropathic pain. Only these cases are run.
 CASES_BY_INDICATION: dict[str, tuple[str, ...]] = {
     "diabetic_wound": ("V1", "V2", "V3", "human", "V5", "V6"),
     "neuropathic_pain": ("V1", "V2", "V4", "V6"),
@@ -38,7 +39,8 @@ def parameter_counts(params: list[Parameter]) -> dict[str, int]:
 
 
 def validation_section(spec: DesignSpec, runs: list[CandidateRun]) -> Section:
-    from exomir.calibrate.validate import HELD_OUT, run_cases
+    from exomir.calibrate import validate
+    from exomir.calibrate.validate import HELD_OUT
 
     sec = Section("Calibration and validation")
     params = [p for p in runs[0].result.model.table if isinstance(p, Parameter)]
@@ -46,7 +48,7 @@ def validation_section(spec: DesignSpec, runs: list[CandidateRun]) -> Section:
     cal = [p for p in params if p.calibrated]
     problems = sorted({(p.calibrated or "").split(" ")[0] for p in cal})
     cases = CASES_BY_INDICATION.get(spec.indication.value, ())
-    checks = [c for c in run_cases() if c.case.split(" ")[0] in cases]
+    checks = validate.run_cases([getattr(validate, case.lower()) for case in cases])
     fitted = [c for c in checks if c.role != HELD_OUT]
     held = [c for c in checks if c.role == HELD_OUT]
 
