@@ -130,22 +130,25 @@ def v1() -> list[Check]:
         out.append(_check("V1 row 1", q, role, v, pub, lo, hi, V1_SRC + " ref [22]", "min"))
     pk = v1_out_of_sample()
     r2, r3 = pk["row2_macrophage_depleted"], pk["row3_125I_tracer"]
-    for key, q, v, txt, unit in (("auc_pct_id_h_per_ml", "AUC", 160.0, "160 ± 33 %ID·h/mL",
-                                  "%ID·h/mL"),
-                                 ("mrt_h", "MRT", 3.57, "3.57 ± 0.68 h", "h"),
-                                 ("cl_ml_per_h", "CL", 0.651, "0.651 ± 0.157 mL/h", "mL/h")):
-        out.append(_check("V1 row 2", f"{q} by NCA, macrophage-depleted (mps_factor = 0, 5 µg)",
-                          HELD_OUT, r2[key], txt, v / 2, v * 2, V1_SRC + " ref [23]", unit,
-                          note="gLuc-lactadherin label; 2-fold band (Sager 2015)"))
-        out[-1].published_value = v
-    for key, q, v, txt, unit in (("cl_ml_per_h", "CL", 0.016 * 60, "0.016 mL/min (0.96 mL/h)",
-                                  "mL/h"),
-                                 ("vss_ml", "Vss", 3.15, "3.15 mL", "mL"),
-                                 ("mrt_h", "MRT", 3.40, "MRTinf 3.40 h", "h")):
-        out.append(_check("V1 row 3", f"{q} by NCA, 125I-exosomes (normal MPS, tracer dose)",
-                          HELD_OUT, r3[key], txt, v / 2, v * 2, V1_SRC + " ref [26]", unit,
-                          note="2-fold band (Sager 2015)"))
-        out[-1].published_value = v
+    # held out, 2-fold band (Sager 2015): (case, arm, NCA values, reference, note, rows of
+    # (NCA key, quantity, published value, published text, unit))
+    rows_2_3 = (
+        ("V1 row 2", "macrophage-depleted (mps_factor = 0, 5 µg)", r2, " ref [23]",
+         "gLuc-lactadherin label; 2-fold band (Sager 2015)",
+         (("auc_pct_id_h_per_ml", "AUC", 160.0, "160 ± 33 %ID·h/mL", "%ID·h/mL"),
+          ("mrt_h", "MRT", 3.57, "3.57 ± 0.68 h", "h"),
+          ("cl_ml_per_h", "CL", 0.651, "0.651 ± 0.157 mL/h", "mL/h"))),
+        ("V1 row 3", "125I-exosomes (normal MPS, tracer dose)", r3, " ref [26]",
+         "2-fold band (Sager 2015)",
+         (("cl_ml_per_h", "CL", 0.016 * 60, "0.016 mL/min (0.96 mL/h)", "mL/h"),
+          ("vss_ml", "Vss", 3.15, "3.15 mL", "mL"),
+          ("mrt_h", "MRT", 3.40, "MRTinf 3.40 h", "h"))),
+    )
+    for case, arm, nca, ref, note, rows in rows_2_3:
+        for key, q, v, txt, unit in rows:
+            out.append(_check(case, f"{q} by NCA, {arm}", HELD_OUT, nca[key], txt, v / 2,
+                              v * 2, V1_SRC + ref, unit, note=note))
+            out[-1].published_value = v
     out.append(_check("V1 check 4", "CL normal MPS / CL macrophage-depleted", HELD_OUT,
                       r3["cl_ml_per_h"] / r2["cl_ml_per_h"],
                       "clearance 'much slower' without macrophages", 1.5, None,
