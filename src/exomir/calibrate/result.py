@@ -27,7 +27,6 @@ from exomir.core.calibrated import (
     CalibratedValue,
     Covariance,
     ProblemRef,
-    from_scale,
 )
 
 Z95 = 1.959963984540054
@@ -215,8 +214,3 @@ class CalibrationResult:
                    profiles={k: Profile.from_dict(v) for k, v in d["profiles"].items()},
                    settings=d.get("settings", {}), timings=d.get("timings", {}),
                    final=d.get("final", {}), predictions=d.get("predictions", {}))
-
-
-def linear_values(problem: CalibrationProblem, x: np.ndarray) -> dict[str, float]:
-    return {p.id: float(from_scale(xi, p.scale)) for p, xi in zip(problem.estimated, x,
-                                                                 strict=True)}

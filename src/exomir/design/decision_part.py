@@ -14,7 +14,6 @@ import numpy as np
 
 from exomir.design.arms import (
     ArmSet,
-    attribution,
     band,
     candidate_body_spec,
     outcome_at,
@@ -417,13 +416,3 @@ def decision_section(spec: DesignSpec, arms: ArmSet, designs: dict[str, Any], ra
     data["evidence"] = evidence
     sec.data = data
     return sec
-
-
-def attribution_check(arms: ArmSet, day: float) -> float:
-    """Largest per-subject residual of the attribution (shares minus the total gain)."""
-    worst = 0.0
-    for a in arms.candidates:
-        p = attribution(arms, a, day)
-        worst = max(worst, float(np.max(np.abs(p["vehicle"] + p["vesicle"] + p["mirna"]
-                                               - p["total"]))))
-    return worst

@@ -160,22 +160,3 @@ def attribution_bars(names: Sequence[str], parts: Mapping[str, Sequence[float]],
     ax.set_title(title)
     _legend(ax)
     return to_svg(fig)
-
-
-def tornado(labels: Sequence[str], low: Sequence[float], high: Sequence[float], base: float,
-            *, xlabel: str, title: str) -> str:
-    """One-at-a-time sensitivity: headline at each parameter's low and high value."""
-    n = len(labels)
-    fig, ax = plt.subplots(figsize=(WIDTH_IN, 0.35 * n + 1.2))
-    y = np.arange(n)[::-1]
-    for k, (yi, lo, hi) in enumerate(zip(y, low, high, strict=True)):
-        ax.barh(yi, lo - base, left=base, color="#0072B2", alpha=0.85,
-                label="parameter at its low end" if k == 0 else None)
-        ax.barh(yi, hi - base, left=base, color="#D55E00", alpha=0.85, hatch="//",
-                label="parameter at its high end" if k == 0 else None)
-    ax.axvline(base, color="black", lw=1)
-    ax.set_yticks(y, labels)
-    ax.set_xlabel(xlabel)
-    ax.set_title(title)
-    _legend(ax)
-    return to_svg(fig)
