@@ -476,13 +476,6 @@ def vehicle_only_spec(spec: BodySpec) -> BodySpec:
                                   "regimen": dose}, body={"mechanisms": mech})
 
 
-def switch_overrides(spec: BodySpec) -> dict[str, float]:
-    """The spec's mechanism switches as table overrides (``mech_*`` = 0/1)."""
-    m = spec.body.mechanisms
-    return {"mech_mirna": float(m.mirna), "mech_vesicle": float(m.vesicle),
-            "mech_vehicle": float(m.vehicle)}
-
-
 def dose_response(spec: BodySpec, doses: Sequence[float] = (1e8, 1e9, 1e10, 1e11, 1e12),
                   n_subjects: int = 200, seed: int = 0, **kw: object) -> pd.DataFrame:
     """Summaries for each dose (particles per administration), stacked with a ``dose`` column."""

@@ -289,11 +289,6 @@ class NegLogLikelihood:
             J[:, k] = (self._stack(y[0], sa, True) - self._stack(y[0], sb, True)) / (2 * d)
         return r0, J
 
-    def nll_grad(self, x: np.ndarray) -> tuple[float, np.ndarray]:
-        """NLL and its gradient J^T r (for L-BFGS-B)."""
-        r, J = self.jacobian(x)
-        return float(0.5 * r @ r + self.cost_constant()), J.T @ r
-
     def fisher(self, x: np.ndarray) -> np.ndarray:
         """Expected Fisher information on the estimation scale (normal noise):
         F_ab = sum_i d t(y_i)/d x_a * d t(y_i)/d x_b / sigma_i^2

@@ -170,11 +170,6 @@ class CalibrationProblem:
                   for p in self.parameters]
         return CalibrationProblem(**{**self.__dict__, "parameters": params})
 
-    def with_nominal(self, values: Mapping[str, float]) -> CalibrationProblem:
-        params = [ParameterSpec(**{**p.__dict__, "nominal": float(values.get(p.id, p.nominal))})
-                  for p in self.parameters]
-        return CalibrationProblem(**{**self.__dict__, "parameters": params})
-
     def with_measurements(self, values: np.ndarray) -> CalibrationProblem:
         """A copy with other measured values (same rows): synthetic data sets."""
         m = self.measurements.copy()

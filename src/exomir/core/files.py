@@ -531,9 +531,6 @@ class Table:
             cells = r.cells + [""] * (len(keys) - len(r.cells))
             yield r.line, dict(zip(keys, cells, strict=False))
 
-    def column_index(self, name: str) -> int:
-        return self.header.index(name)
-
 
 def sniff_delimiter(text: str, path: str | Path | None = None) -> str:
     """Tab for ``.tsv``/``.tab``, else whichever of tab, comma, semicolon the first line uses most."""

@@ -61,11 +61,6 @@ class Parameter(BaseModel):
                                  "assumed range (cv_low, cv_high)")
         return self
 
-    @property
-    def cv_assumption(self) -> bool:
-        """True when the between-subject CV is an assumption (no cv_source)."""
-        return self.cv is not None and self.cv_source is None
-
     def with_value(self, value: float) -> Parameter:
         return self.model_copy(update={"value": value})
 

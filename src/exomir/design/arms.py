@@ -58,10 +58,6 @@ class ArmSet:
     def all(self) -> list[Arm]:
         return [self.untreated, *self.vehicles.values(), *self.candidates]
 
-    def vehicle_arm(self, cand: Arm) -> Arm:
-        """The reference for the vehicle's own share: its vehicle-only arm, else untreated."""
-        return self.vehicles.get(cand.vehicle or "", self.untreated)
-
 
 def vehicle_label(c: CandidateDesign, plan: CargoPlan | None = None,
                   spec: DesignSpec | None = None) -> str | None:

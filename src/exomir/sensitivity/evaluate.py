@@ -408,12 +408,3 @@ def _failure(exc: Exception, X: np.ndarray, names: Sequence[str]) -> str:
     row = X[int(m.group(1))]
     vals = ", ".join(f"{n}={v:.4g}" for n, v in zip(names, row, strict=True))
     return f"the body model failed for a sample ({exc}); its parameters: {vals}"
-
-
-def evaluator_for(model: Any, names: Sequence[str], outputs: Sequence[str] = DEFAULT_OUTPUTS,
-                  **kw: Any) -> BodyEvaluator:
-    return BodyEvaluator(model, list(names), tuple(outputs), **kw)
-
-
-def columns_by_name(columns: Sequence[Column]) -> Mapping[str, Column]:
-    return {c.name: c for c in columns}

@@ -208,12 +208,6 @@ class SensitivityProblem:
             prob["groups"] = labels
         return prob
 
-    def unique_labels(self, by: Literal["parameter", "group"] = "parameter") -> list[str]:
-        seen: dict[str, None] = {}
-        for label in self.labels(by):
-            seen.setdefault(label, None)
-        return list(seen)
-
     # ---- sampling ----------------------------------------------------------------------
     def transform(self, U: np.ndarray) -> np.ndarray:
         """Parameter values X (n, k) from a unit-hypercube sample U (n, k)."""
