@@ -5,8 +5,6 @@ They read a :class:`CalibrationResult` and never re-run anything.
 
 from __future__ import annotations
 
-import io
-
 import matplotlib
 
 matplotlib.use("Agg")
@@ -16,19 +14,12 @@ import numpy as np
 from exomir.calibrate.profile import CHI2_95
 from exomir.calibrate.result import CONVERGED_TOL, CalibrationResult
 from exomir.core.calibrated import from_scale
+from exomir.formats.svg import styled, to_svg
 
-plt.rcParams.update({"svg.fonttype": "none", "font.size": 8, "axes.spines.top": False,
-                     "axes.spines.right": False})
 COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#17becf"]
 
 
-def _svg(fig: plt.Figure) -> str:
-    buf = io.StringIO()
-    fig.savefig(buf, format="svg", bbox_inches="tight")
-    plt.close(fig)
-    return buf.getvalue()
-
-
+@styled(8)
 def waterfall(res: CalibrationResult) -> str:
     """Final NLL of every start, sorted (best first); the converged ones highlighted."""
     v = np.array([s.nll for s in res.starts], dtype=float)
@@ -44,9 +35,10 @@ def waterfall(res: CalibrationResult) -> str:
     ax.set_ylabel("NLL - best NLL + 1e-6")
     ax.set_title(f"waterfall: best NLL {res.nll:.6g}")
     ax.legend(frameon=False, fontsize=7)
-    return _svg(fig)
+    return to_svg(fig)
 
 
+@styled(8)
 def profiles(res: CalibrationResult) -> str:
     """2 (PL - NLL_min) per parameter with the chi-square threshold and the interval."""
     names = list(res.profiles)
@@ -71,9 +63,10 @@ def profiles(res: CalibrationResult) -> str:
     for ax in list(axes.flat)[k:]:
         ax.axis("off")
     fig.tight_layout()
-    return _svg(fig)
+    return to_svg(fig)
 
 
+@styled(8)
 def fits(res: CalibrationResult) -> str:
     """Data (±1.96 sigma) and fitted curve per observable and arm; held-out points hollow."""
     curves = res.predictions.get("curves", {})
@@ -115,9 +108,10 @@ def fits(res: CalibrationResult) -> str:
     for ax in list(axes.flat)[len(names):]:
         ax.axis("off")
     fig.tight_layout()
-    return _svg(fig)
+    return to_svg(fig)
 
 
+@styled(8)
 def residuals(res: CalibrationResult) -> str:
     r = np.asarray(res.predictions.get("residual", []), dtype=float)
     fig, ax = plt.subplots(figsize=(5.2, 2.6))
@@ -127,9 +121,10 @@ def residuals(res: CalibrationResult) -> str:
         ax.axhline(y, color="grey", ls="--", lw=0.6)
     ax.set_xlabel("measurement row")
     ax.set_ylabel("weighted residual (m - y)/σ")
-    return _svg(fig)
+    return to_svg(fig)
 
 
+@styled(8)
 def correlation(res: CalibrationResult) -> str:
     R = res.correlation
     k = len(res.names)
@@ -138,4 +133,4 @@ def correlation(res: CalibrationResult) -> str:
     ax.set_xticks(range(k), res.names, rotation=90, fontsize=6)
     ax.set_yticks(range(k), res.names, fontsize=6)
     fig.colorbar(im, ax=ax, shrink=0.8, label="correlation (Fisher)")
-    return _svg(fig)
+    return to_svg(fig)

@@ -16,6 +16,7 @@ from typing import Any
 
 from exomir.core import Route, Study
 from exomir.design.spec import DesignSpec
+from exomir.formats.svg import style
 from exomir.report import Figure, Section, TableBlock, TextBlock, Warning_
 
 
@@ -92,7 +93,7 @@ def evidence_section(spec: DesignSpec, studies: list[Study], kb: Any = None) -> 
                 [[r["k"], r["estimate"], r["ci_lb"], r["ci_ub"], r.get("pi_lb"), r.get("pi_ub"),
                   r["tau2"], r["i2"], r["pval"]]],
                 provenance="exomir.evidence.synthesis.synthesize (arm_table -> escalc -> rma)"))
-            with tempfile.TemporaryDirectory() as tmp:
+            with tempfile.TemporaryDirectory() as tmp, style(10):
                 path = forest(pool.result, Path(tmp) / "forest.svg", measure=syn.measure,
                               title=f"{syn.outcome}: {pool.label}")
                 svg = Path(path).read_text(encoding="utf-8")

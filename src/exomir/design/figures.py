@@ -3,13 +3,12 @@
 Every figure is drawn for the full width of the report. Candidates differ by colour (Okabe-Ito,
 colour-blind safe), line style and marker, so lines that coincide stay distinguishable and the
 legend survives greyscale printing; reference arms (untreated, vehicle only) are black and grey
-lines with their own styles and are named in the legend.
+lines with their own styles and are named in the legend. Style and SVG writing:
+:mod:`exomir.formats.svg` (10 pt text).
 """
 
 from __future__ import annotations
 
-import io
-import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -19,8 +18,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 
-plt.rcParams.update({"svg.fonttype": "none", "font.size": 10, "axes.spines.top": False,
-                     "axes.spines.right": False, "svg.hashsalt": "exomir"})
+from exomir.formats.svg import styled, to_svg
+
 # Okabe & Ito 2008 colour-blind-safe palette (blue, vermillion, bluish green, reddish purple,
 # orange, sky blue), paired with line styles and markers for greyscale.
 COLORS = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9"]
@@ -38,38 +37,6 @@ def style(i: int) -> dict[str, Any]:
             "marker": MARKERS[i % len(MARKERS)]}
 
 
-_SVG_HEAD = re.compile(r'<svg([^>]*?) width="[^"]*" height="[^"]*" viewBox="[^"]*"')
-
-
-def to_svg(fig: plt.Figure) -> str:
-    """The figure as SVG text, cropped to its tight bounding box plus ``savefig.pad_inches``
-    as ``savefig(bbox_inches="tight")`` crops it, but drawn once: matplotlib draws a figure
-    twice for "tight" (once to measure, once to write); here the box is measured on the drawn
-    figure with the same renderer (its text layouts cached) and becomes the SVG viewport.
-    The figure's background is drawn large enough to fill any crop."""
-    from matplotlib.backends.backend_mixed import MixedModeRenderer
-    from matplotlib.backends.backend_svg import FigureCanvasSVG, RendererSVG
-
-    FigureCanvasSVG(fig)
-    buf = io.StringIO()
-    dpi = fig.dpi
-    fig.dpi = 72  # as FigureCanvasSVG.print_svg: SVG user units are points
-    w_in, h_in = fig.get_size_inches()
-    w, h = w_in * 72, h_in * 72
-    fig.patch.set_bounds(-1.0, -1.0, 3.0, 3.0)  # figure fractions: covers the crop
-    fig.patch.set_in_layout(False)
-    renderer: Any = MixedModeRenderer(fig, w_in, h_in, dpi,
-                                 RendererSVG(w, h, buf, image_dpi=dpi, metadata={"Date": None}))
-    fig.draw(renderer)
-    box = fig.get_tightbbox(renderer).padded(float(plt.rcParams["savefig.pad_inches"]))
-    renderer.finalize()
-    plt.close(fig)
-    x0, y0, x1, y1 = (72 * v for v in (box.x0, box.y0, box.x1, box.y1))
-    bw, bh = x1 - x0, y1 - y0  # SVG y runs down from the top edge of the figure
-    return _SVG_HEAD.sub(lambda m: f'<svg{m.group(1)} width="{bw:f}pt" height="{bh:f}pt" '
-                         f'viewBox="{x0:f} {h - y1:f} {bw:f} {bh:f}"', buf.getvalue(), count=1)
-
-
 def _legend(ax: plt.Axes) -> None:
     ax.legend(frameon=False, fontsize=9, loc="upper left", bbox_to_anchor=(1.01, 1.0),
               handlelength=3.2)
@@ -85,6 +52,7 @@ def _marks(t: np.ndarray, i: int, k: int, n: int = 10) -> list[int]:
     return sorted({int(j) for j in np.clip(np.searchsorted(t, at), 0, len(t) - 1)})
 
 
+@styled(10)
 def bands(times: np.ndarray, series: Mapping[str, np.ndarray], *, ylabel: str, title: str,
           refs: Mapping[str, np.ndarray] | None = None, hline: float | None = None,
           hlabel: str | None = None) -> str:
@@ -111,6 +79,7 @@ def bands(times: np.ndarray, series: Mapping[str, np.ndarray], *, ylabel: str, t
     return to_svg(fig)
 
 
+@styled(10)
 def dose_response(doses: Sequence[float] | np.ndarray,
                   curves: Mapping[str, tuple[np.ndarray, np.ndarray, np.ndarray]],
                   *, ylabel: str, title: str, goal: float | None = None,
@@ -138,6 +107,7 @@ def dose_response(doses: Sequence[float] | np.ndarray,
     return to_svg(fig)
 
 
+@styled(10)
 def attribution_bars(names: Sequence[str], parts: Mapping[str, Sequence[float]], *,
                      xlabel: str, title: str) -> str:
     """Stacked horizontal bars: median share of each structure in each candidate's gain."""

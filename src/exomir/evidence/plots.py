@@ -29,7 +29,12 @@ def _save(fig: plt.Figure, path: str | Path) -> Path:
     if p.suffix.lower() not in _FORMATS:
         raise InputError("plot file must end in .png, .svg or .pdf", field="plot", value=str(p),
                          accepted=_FORMATS)
-    fig.savefig(p, dpi=200 if p.suffix.lower() == ".png" else None, bbox_inches="tight")
+    suffix = p.suffix.lower()
+    # No time stamp and fixed SVG ids: the same plot gives the same file.
+    metadata = {".svg": {"Date": None}, ".pdf": {"CreationDate": None}}.get(suffix)
+    with matplotlib.rc_context({"svg.hashsalt": "exomir"}):
+        fig.savefig(p, dpi=200 if suffix == ".png" else None, bbox_inches="tight",
+                    metadata=metadata)
     plt.close(fig)
     return p
 

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import io
 from typing import Any
 
 import numpy as np
 
+from exomir.formats.svg import styled, to_svg
 from exomir.sensitivity.result import SensitivityResult
 
 
@@ -16,18 +16,10 @@ def _plt() -> Any:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    plt.rcParams.update({"svg.fonttype": "none", "font.size": 9, "axes.spines.top": False,
-                         "axes.spines.right": False})
     return plt
 
 
-def _svg(fig: Any) -> str:
-    buf = io.StringIO()
-    fig.savefig(buf, format="svg", bbox_inches="tight")
-    _plt().close(fig)
-    return buf.getvalue()
-
-
+@styled(9)
 def indices_bar(result: SensitivityResult, output: str, k: int = 12) -> str:
     """Top-k labels: S1 and ST bars with 95 % CI whiskers (Sobol', eFAST) or mu* with its CI
     and sigma (Morris), largest first."""
@@ -53,9 +45,10 @@ def indices_bar(result: SensitivityResult, output: str, k: int = 12) -> str:
     ax.set_yticks(y, list(top["label"]))
     ax.set_title(f"{col.label}: {result.method}, n = {result.n}")
     ax.legend(frameon=False, fontsize=8, loc="lower right")
-    return _svg(fig)
+    return to_svg(fig)
 
 
+@styled(9)
 def bands_plot(unc: Any, outputs: list[str] | None = None) -> str:
     """Per output: the variability, uncertainty and combined 5-95 % ranges and the nominal."""
     plt = _plt()
@@ -77,4 +70,4 @@ def bands_plot(unc: Any, outputs: list[str] | None = None) -> str:
         unit = f" ({b['unit']})" if b["unit"] else ""
         ax.set_xlabel(f"{b['label']}{unit}: 5-95 %")
     axes[0, 0].legend(frameon=False, fontsize=7, loc="upper left", bbox_to_anchor=(1, 1))
-    return _svg(fig)
+    return to_svg(fig)
