@@ -493,7 +493,7 @@ def test_simulate_says_what_it_exported(tmp_path: Path) -> None:
 
 
 def test_kernel_cache_fallback_folder_is_private(tmp_path: Path) -> None:
-    from exomir.body.kernel import _private_tmp_dir
+    from exomir.body.driver import _private_tmp_dir
 
     d = tmp_path / "exomir-kernels-x"
     d.mkdir()

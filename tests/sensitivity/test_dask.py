@@ -97,14 +97,14 @@ def integrate(FNS, P, Y0, JUMP, ATOL, DT, ndt, JT, BR, TE, h0, OUT, ST, FAIL, *w
 _PROBE = """
 import sys
 import numpy as np
-from exomir.body import kernel
+from exomir.body import driver
 src = open(sys.argv[1]).read()
-path = kernel.cache_dir() / ("exomir_body_driver_" + __import__("hashlib").sha256(src.encode()).hexdigest()[:20] + ".py")
-cold = not kernel._cached(path)
-mod = kernel._load(src)
+path = driver.cache_dir() / ("exomir_body_driver_" + __import__("hashlib").sha256(src.encode()).hexdigest()[:20] + ".py")
+cold = not driver._cached(path)
+mod = driver._load(src)
 a = lambda *s: np.zeros(s)
 i = lambda *s: np.zeros(s, dtype=np.int64)
-# the signature kernel.run() calls the driver with (see kernel._PRIME)
+# the signature kernel.run() calls the driver with (see exomir.body.driver._PRIME)
 mod.integrate(i(4), a(2, 4), a(2, 3), a(2, 3), a(2, 3), a(1), 0, a(0), a(1), a(5), 1e-5,
               a(2, 3, 5), i(2, 3), i(2), *[a(3, 8) for _ in range(17)], a(8), i(11, 8),
               np.zeros(8, dtype=np.bool_))

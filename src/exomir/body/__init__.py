@@ -1,11 +1,62 @@
 """Body simulator: exosome dose -> distribution -> cells -> RISC -> target knockdown -> outcome.
 
 See docs/body.md for the equations, solver choice, parameter table and calibration.
+
+The names below load their module on first use, so that importing a light part of the
+package (``exomir.body.driver``, which starts the driver's compilation on a fresh machine)
+does not import the simulator's numpy/pandas/pint stack first.
 """
 
-from exomir.body.model import BodyModel, build_model
-from exomir.body.simulate import Result, compare, dose_response, simulate, with_schedule
-from exomir.body.spec import BodySpec, load_spec, parse_spec
+from __future__ import annotations
+
+import sys
+import types
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from exomir.body.model import BodyModel, build_model
+    from exomir.body.simulate import Result, compare, dose_response, simulate, with_schedule
+    from exomir.body.spec import BodySpec, load_spec, parse_spec
+
+_LAZY = {"BodyModel": "exomir.body.model", "build_model": "exomir.body.model",
+         "Result": "exomir.body.simulate", "compare": "exomir.body.simulate",
+         "dose_response": "exomir.body.simulate", "simulate": "exomir.body.simulate",
+         "with_schedule": "exomir.body.simulate", "BodySpec": "exomir.body.spec",
+         "load_spec": "exomir.body.spec", "parse_spec": "exomir.body.spec"}
 
 __all__ = ["BodyModel", "BodySpec", "Result", "build_model", "compare", "dose_response",
            "load_spec", "parse_spec", "simulate", "with_schedule"]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
+
+
+class _Package(types.ModuleType):
+    """``exomir.body.simulate`` names both a submodule and its function; the package attribute
+    stays the function (as when this file imported it eagerly), also after the import system
+    binds the submodule to it on ``import exomir.body.simulate``."""
+
+    @property
+    def simulate(self) -> Any:
+        from exomir.body.simulate import simulate
+
+        return simulate
+
+    @simulate.setter
+    def simulate(self, _value: Any) -> None:
+        pass
+
+
+sys.modules[__name__].__class__ = _Package

@@ -21,7 +21,7 @@ console = Console()
 def _prime_body_engine() -> None:
     """Compile the body engine's driver in the background on a fresh machine (a no-op once
     cached), while the spec, knowledge base, evidence and cargo sections are prepared."""
-    from exomir.body.kernel import prime_in_background
+    from exomir.body.driver import prime_in_background
 
     prime_in_background()
 
