@@ -13,6 +13,8 @@ import sys
 import types
 from typing import TYPE_CHECKING, Any
 
+from exomir._lazy import attach
+
 if TYPE_CHECKING:
     from exomir.body.model import BodyModel, build_model
     from exomir.body.simulate import Result, compare, dose_response, simulate, with_schedule
@@ -27,20 +29,7 @@ _LAZY = {"BodyModel": "exomir.body.model", "build_model": "exomir.body.model",
 __all__ = ["BodyModel", "BodySpec", "Result", "build_model", "compare", "dose_response",
            "load_spec", "parse_spec", "simulate", "with_schedule"]
 
-
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    import importlib
-
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(__all__)
+__getattr__, __dir__ = attach(globals(), _LAZY, __all__)
 
 
 class _Package(types.ModuleType):

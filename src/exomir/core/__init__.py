@@ -4,8 +4,9 @@ Nothing in ``exomir.core`` imports a capability package (evidence, cargo, releas
 quality, design, report). Capability packages import from here.
 """
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from exomir._lazy import attach
 from exomir.core.errors import ExomirError, InputError
 
 # The names below are imported on first use (PEP 562), so that ``from exomir.core import
@@ -128,18 +129,4 @@ __all__ = [
     "ureg",
 ]
 
-
-
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    import importlib
-
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(__all__)
+__getattr__, __dir__ = attach(globals(), _LAZY, __all__)
