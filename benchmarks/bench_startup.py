@@ -51,11 +51,12 @@ ANCHORS = {
 }
 
 
-def run_python(code: str, env: dict[str, str]) -> tuple[float, float]:
-    """(wall s, CPU s) of ``python -c code``."""
+def timed(cmd: list[str], env: dict[str, str]) -> tuple[float, float]:
+    """(wall s, CPU s) of one child process running ``cmd`` (output discarded)."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
-    subprocess.run([sys.executable, "-c", code], env=env, check=True)
+    subprocess.run(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                   check=True)
     wall = time.perf_counter() - t0
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
@@ -63,15 +64,7 @@ def run_python(code: str, env: dict[str, str]) -> tuple[float, float]:
 
 def run(args: list[str], env: dict[str, str]) -> tuple[float, float]:
     """(wall s, CPU s) of one ``exomir`` process."""
-    exe = shutil.which("exomir") or "exomir"
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    t0 = time.perf_counter()
-    subprocess.run([exe, *args], env=env, stdout=subprocess.DEVNULL,
-                   stderr=subprocess.DEVNULL, check=True)
-    wall = time.perf_counter() - t0
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    return wall, cpu
+    return timed([shutil.which("exomir") or "exomir", *args], env)
 
 
 def main() -> None:
@@ -89,7 +82,7 @@ def main() -> None:
             times = [run(args, env) for _ in range(a.runs)]
             wall = min(w for w, _ in times)
             cpu = min(c for _, c in times)
-            anchor = min(run_python(ANCHORS[args[0]], env)[0] for _ in range(a.runs))
+            anchor = min(timed([sys.executable, "-c", ANCHORS[args[0]]], env)[0] for _ in range(a.runs))
             print(f"exomir {' '.join(args):62s} best of {a.runs}: {wall:.3f} s wall, "
                   f"{cpu:.3f} s CPU; goal < 0.4 s: {'met' if wall < 0.4 else 'MISSED'}")
             print(f"    anchor: python -c {ANCHORS[args[0]]!r}: {anchor:.3f} s wall; "

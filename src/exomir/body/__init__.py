@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
 _LAZY = {"BodyModel": "exomir.body.model", "build_model": "exomir.body.model",
          "Result": "exomir.body.simulate", "compare": "exomir.body.simulate",
-         "dose_response": "exomir.body.simulate", "simulate": "exomir.body.simulate",
+         "dose_response": "exomir.body.simulate",
          "with_schedule": "exomir.body.simulate", "BodySpec": "exomir.body.spec",
          "load_spec": "exomir.body.spec", "parse_spec": "exomir.body.spec"}
 
@@ -33,7 +33,8 @@ __getattr__, __dir__ = attach(globals(), _LAZY, __all__)
 
 
 class _Package(types.ModuleType):
-    """``exomir.body.simulate`` names both a submodule and its function; the package attribute
+    """``exomir.body.simulate`` names both a submodule and its function (hence not in
+    ``_LAZY``, whose ``__getattr__`` this property shadows); the package attribute
     stays the function (as when this file imported it eagerly), also after the import system
     binds the submodule to it on ``import exomir.body.simulate``."""
 
